@@ -1,0 +1,21 @@
+//! The Closedloop domain: tickets, their life cycle, who may do what, and routing.
+//!
+//! Pure: no I/O, no async, no clock. Time arrives as arguments so rules are testable.
+
+pub mod error;
+pub mod lifecycle;
+pub mod number;
+pub mod role;
+pub mod routing;
+pub mod ticket;
+pub mod title;
+
+pub use error::DomainError;
+pub use lifecycle::{Action, Status, TransitionError};
+pub use number::TicketNumber;
+pub use role::Role;
+pub use routing::{Department, RoutingMatrix, RoutingRule};
+pub use ticket::{
+    Category, Channel, Description, ImpactScope, Nature, Priority, Severity, TextField,
+};
+pub use title::Title;
