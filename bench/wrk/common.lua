@@ -10,7 +10,7 @@ function done(summary, latency, requests)
   if secs > 0 then rps = summary.requests / secs end
   io.write(string.format(
     "BENCH_RESULT requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f" ..
-    " max_ms=%.3f err_connect=%d err_read=%d err_write=%d err_timeout=%d non2xx=%d\n",
+    " max_ms=%.3f err_connect=%d err_read=%d err_write=%d err_timeout=%d http_errors=%d\n",
     summary.requests, secs, rps,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000,

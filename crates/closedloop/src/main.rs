@@ -1,1 +1,440 @@
-fn main() {}
+//! The `closedloop` command: parses arguments and calls into the library crates.
+
+mod seed;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use closedloop_domain::{Category, Role};
+use closedloop_server::config::LogFormat;
+use closedloop_server::{App, Config, Overrides};
+use closedloop_store::{Store, SystemClock};
+
+#[derive(Parser)]
+#[command(
+    name = "closedloop",
+    version,
+    about = "Feedback and complaint handling, closed loop."
+)]
+struct Cli {
+    /// Configuration file (default: ./closedloop.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…); default: SQLite under the data directory.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Data directory (default ./data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Create or upgrade the database and load the defaults, then exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage departments.
+    #[command(subcommand)]
+    Department(DepartmentCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Bulk-generate synthetic tickets (for benchmarks and demos).
+    Seed {
+        #[arg(long)]
+        tickets: u64,
+        /// Spread creation times over this many days back from now.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Department code; repeat for several.
+        #[arg(long)]
+        department: Vec<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum DepartmentCommand {
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_zh: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a user; prints it on the last line.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load and validate the configuration and print it (secrets hidden).
+    Check,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|e: closedloop_domain::DomainError| e.message)
+}
+
+/// What a command failed with, as the operator should read it.
+struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+type CliResult = Result<(), CliError>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        listen: match &cli.command {
+            Command::Serve { listen } => *listen,
+            _ => None,
+        },
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config, matches!(cli.command, Command::Serve { .. }));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    // Commands print their own results; only the server logs requests by default.
+    let default = if serving {
+        "info,tower_http=info,sqlx=warn"
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn run(command: Command, config: Config) -> CliResult {
+    match command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Migrate => {
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            println!("database ready: {}", redact_url(&config.database_url()));
+            store.close().await;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            println!("configuration is valid");
+            println!("{config:#?}");
+            println!("database: {}", redact_url(&config.database_url()));
+            Ok(())
+        }
+        Command::User(cmd) => user(cmd, config).await,
+        Command::Department(cmd) => department(cmd, config).await,
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let app = App::build(config).await?;
+            let store = &app.state().store;
+            let (user, _) = store
+                .user_credentials(&email)
+                .await?
+                .ok_or_else(|| CliError(format!("no user with email {email}")))?;
+            let (token, _) =
+                closedloop_server::http::issue_token(app.state(), user.id, &name, None)
+                    .await
+                    .map_err(|e| CliError(e.message))?;
+            println!("token for {} ({}), shown once:", user.email, user.role);
+            println!("{token}");
+            Ok(())
+        }
+        Command::Seed { tickets, days } => {
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let result = seed::run(&store, tickets, days).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+async fn serve(config: Config) -> CliResult {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| CliError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr()?;
+    let database = redact_url(&config.database_url());
+    let app = App::build(config).await?;
+    println!("Closedloop is running at http://{addr}/  (database: {database})");
+    println!("  API: http://{addr}/api/v1   OpenAPI: http://{addr}/api/v1/openapi.json");
+    if let Some(b) = &app.bootstrap {
+        match &b.generated_password {
+            Some(p) => println!(
+                "  First start: log in as {} with password {p}  (shown once; change it)",
+                b.email
+            ),
+            None => println!(
+                "  First start: log in as {} with the password from CLOSEDLOOP_ADMIN_PASSWORD",
+                b.email
+            ),
+        }
+        println!(
+            "  e.g. curl -c cookies -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login",
+            b.email
+        );
+    }
+    app.run(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// The URL without its password, for printing.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn user(cmd: UserCommand, config: Config) -> CliResult {
+    let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+    match cmd {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            department,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut input = String::new();
+                std::io::stdin().read_to_string(&mut input)?;
+                let line = input.lines().next().unwrap_or("").to_owned();
+                if line.is_empty() {
+                    return Err(CliError(
+                        "--password-stdin: standard input held no password on its first line"
+                            .into(),
+                    ));
+                }
+                Some(line)
+            } else {
+                None
+            };
+            let new = closedloop_server::http::new_user(email, name, role, password, department)
+                .await
+                .map_err(|e| {
+                    CliError(match e.field {
+                        Some(f) => format!(
+                            "--{}: {}",
+                            f.replace('_', "-").trim_end_matches('s'),
+                            e.message
+                        ),
+                        None => e.message,
+                    })
+                })?;
+            let user = store
+                .create_user(new)
+                .await
+                .map_err(|e| CliError(closedloop_server::error::ApiError::from(e).message))?;
+            println!(
+                "added {} <{}> as {} {}",
+                user.name,
+                user.email,
+                user.role,
+                user.departments.join(",")
+            );
+        }
+        UserCommand::List => {
+            for u in store.list_users().await? {
+                println!(
+                    "{:>5}  {:<32}  {:<10}  {:<24}  {}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    u.departments.join(","),
+                    u.name
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn department(cmd: DepartmentCommand, config: Config) -> CliResult {
+    let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+    match cmd {
+        DepartmentCommand::Add {
+            code,
+            name,
+            name_zh,
+        } => {
+            let code = Category::parse("code", &code)
+                .map_err(|e| CliError(format!("--code: {}", e.message)))?;
+            let d = store
+                .create_department(code.as_str(), name.trim(), name_zh.trim())
+                .await
+                .map_err(|e| CliError(closedloop_server::error::ApiError::from(e).message))?;
+            println!("added department {} ({})", d.code, d.name);
+        }
+        DepartmentCommand::List => {
+            for d in store.list_departments().await? {
+                println!("{:<20}  {:<28}  {}", d.code, d.name, d.name_zh);
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_print_without_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("sqlite://data/closedloop.db?mode=rwc"),
+            "sqlite://data/closedloop.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn cli_parses_the_fixed_contract() {
+        assert!(Cli::try_parse_from(["closedloop", "serve", "--listen", "127.0.0.1:9999"]).is_ok());
+        assert!(
+            Cli::try_parse_from([
+                "closedloop",
+                "user",
+                "add",
+                "--email",
+                "a@b.cn",
+                "--name",
+                "A",
+                "--role",
+                "agent",
+                "--department",
+                "payment",
+                "--password-stdin"
+            ])
+            .is_ok()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "closedloop",
+                "user",
+                "add",
+                "--email",
+                "a@b.cn",
+                "--name",
+                "A",
+                "--role",
+                "boss"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["closedloop", "token", "create", "--email", "a@b.cn"]).is_ok()
+        );
+        assert!(Cli::try_parse_from(["closedloop", "config", "check"]).is_ok());
+    }
+}

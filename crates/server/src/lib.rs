@@ -1,1 +1,148 @@
+//! The Closedloop service: configuration, HTTP API and authentication.
+//!
+//! [`App::build`] opens (and migrates) the database and prepares the router;
+//! [`App::run`] serves on a listener the caller bound, until `shutdown` completes. Tests bind
+//! port 0 and pass the listener in.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use closedloop_domain::Role;
+use closedloop_store::{Clock, ConnectOptions, NewUser, SqlStore, Store, StoreError, SystemClock};
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError, Overrides, Secret};
+
+/// What every handler reaches: no globals.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The first administrator made on a fresh database; `password` is set when it was generated
+/// and must be shown to the operator once.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub email: String,
+    pub generated_password: Option<String>,
+}
+
+pub struct App {
+    state: AppState,
+    store: Arc<SqlStore>,
+    pub bootstrap: Option<Bootstrap>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Api(String),
+}
+
+/// Opens the configured database, applies migrations and loads the default departments and
+/// routing matrix into a new one. Used by `serve` and by every CLI command.
+pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SqlStore, StartError> {
+    if config.uses_sqlite() && config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let options = ConnectOptions {
+        max_connections: config.max_connections,
+        ..ConnectOptions::default()
+    };
+    let store = SqlStore::connect(&config.database_url(), &options, clock).await?;
+    store.migrate().await?;
+    store.load_defaults().await?;
+    Ok(store)
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, StartError> {
+        let store = Arc::new(open_store(&config, clock.clone()).await?);
+        let bootstrap = ensure_admin(store.as_ref(), &config).await?;
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            clock,
+        };
+        Ok(App {
+            state,
+            store,
+            bootstrap,
+        })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.store.close().await;
+        result
+    }
+}
+
+/// On a database without users, creates the first administrator.
+async fn ensure_admin(store: &dyn Store, config: &Config) -> Result<Option<Bootstrap>, StartError> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (auth::random_password(), true),
+    };
+    let hash = auth::hash_password(&password).map_err(|e| StartError::Api(e.message))?;
+    let user = NewUser {
+        email: config.admin_email.clone(),
+        name: "Administrator".into(),
+        role: Role::Admin,
+        password_hash: Some(hash),
+        departments: Vec::new(),
+    };
+    match store.create_user(user).await {
+        // Another instance on the same database made it first.
+        Err(StoreError::Taken { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Some(Bootstrap {
+            email: config.admin_email.clone(),
+            generated_password: generated.then_some(password),
+        })),
+    }
+}

@@ -1,1 +1,126 @@
+//! Persistence for Closedloop behind one trait, [`Store`].
+//!
+//! One implementation, [`SqlStore`], serves SQLite and PostgreSQL through sqlx's `Any` driver:
+//! the queries are shared text, and the few places where the two differ (row locks, ILIKE,
+//! migrations) go through [`sql::Dialect`]. Sharing the text means both backends have the same
+//! behaviour by construction, and the one behavioural suite proves it on both.
 
+mod clock;
+mod error;
+pub mod model;
+pub mod sql;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Result, StoreError};
+pub use model::*;
+pub use sql::{ConnectOptions, SqlStore};
+
+use async_trait::async_trait;
+use closedloop_domain::TicketNumber;
+
+/// Everything the service asks of its database. Every method that takes a [`Principal`] applies
+/// that principal's access scope inside its queries: a ticket outside the scope is "not found".
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The backend is reachable and answers.
+    async fn ping(&self) -> Result<()>;
+
+    // --- people and organisation ---
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn count_users(&self) -> Result<i64>;
+    /// The user and their password hash, for logging in.
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn principal(&self, user_id: i64) -> Result<Option<Principal>>;
+    async fn create_department(&self, code: &str, name: &str, name_zh: &str) -> Result<Department>;
+    async fn list_departments(&self) -> Result<Vec<Department>>;
+    async fn list_categories(&self) -> Result<Vec<CategoryRoute>>;
+
+    // --- credentials ---
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<ApiToken>;
+    async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> Result<()>;
+    async fn principal_by_token(&self, token_hash: &str) -> Result<Option<Principal>>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        ttl: chrono::Duration,
+    ) -> Result<()>;
+    /// The principal and the session's CSRF token.
+    async fn principal_by_session(&self, token_hash: &str) -> Result<Option<(Principal, String)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // --- tickets ---
+    /// Registers a ticket and routes it. With an idempotency key, a retry of the same request
+    /// returns the ticket made the first time (`false` = not newly created).
+    async fn create_ticket(
+        &self,
+        actor: &Principal,
+        ticket: NewTicket,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<(Ticket, bool)>;
+    async fn get_ticket(&self, actor: &Principal, number: &TicketNumber) -> Result<Ticket>;
+    async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;
+    async fn update_ticket(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        patch: TicketPatch,
+    ) -> Result<Ticket>;
+    async fn transition(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        request: TransitionRequest,
+    ) -> Result<Ticket>;
+    async fn add_entry(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        public: bool,
+        body: &str,
+    ) -> Result<TimelineEntry>;
+    async fn timeline(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<TimelineEntry>>;
+
+    // --- bulk ---
+    /// Writes pre-made tickets without routing or idempotency, for seeding and imports.
+    async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<()>;
+}
+
+/// A client-chosen key that makes ticket creation safe to retry, with a digest of the request
+/// so a key reused for a different request is refused instead of silently answered.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// A ticket for [`Store::bulk_insert`]: numbered by the store from the same per-day counters
+/// as live tickets, so no number is ever handed out twice.
+#[derive(Debug, Clone)]
+pub struct BulkTicket {
+    pub channel: closedloop_domain::Channel,
+    pub title: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub nature: Option<closedloop_domain::Nature>,
+    pub priority: closedloop_domain::Priority,
+    pub severity: closedloop_domain::Severity,
+    pub impact_scope: closedloop_domain::ImpactScope,
+    pub department: Option<String>,
+    pub status: closedloop_domain::Status,
+    pub requester_id: Option<i64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}

@@ -1,0 +1,137 @@
+//! Who is calling: argon2 passwords, opaque API tokens and session cookies (stored as SHA-256
+//! digests, so a leaked database holds no usable credential), and the CSRF rule for cookies.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum_extra::extract::CookieJar;
+use base64::Engine;
+use closedloop_store::Principal;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "closedloop_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+const TOKEN_PREFIX: &str = "cl_";
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A fresh random secret for a token or session, and the digest the database keeps.
+pub fn new_secret() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let digest = digest(&secret);
+    (secret, digest)
+}
+
+pub fn digest(secret: &str) -> String {
+    let d = Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random password for the first administrator.
+pub fn random_password() -> String {
+    let mut bytes = [0u8; 15];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The authenticated caller. Extracting it answers 401 when nobody is logged in.
+#[derive(Debug, Clone)]
+pub struct Actor(pub Principal);
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let principal = state
+                .store
+                .principal_by_token(&digest(token.trim()))
+                .await?;
+            return principal.map(Actor).ok_or_else(ApiError::unauthenticated);
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(ApiError::unauthenticated());
+        };
+        let (principal, csrf) = state
+            .store
+            .principal_by_session(&digest(cookie.value()))
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        // Cookies ride along on cross-site requests; a header another site cannot set proves the
+        // request came from our own page.
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent != Some(csrf.as_str()) {
+                return Err(
+                    ApiError::forbidden("missing or wrong X-CSRF-Token header").field(CSRF_HEADER)
+                );
+            }
+        }
+        Ok(Actor(principal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_with_the_right_password() {
+        let h = hash_password("correct horse").unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn secrets_are_random_and_stored_as_digests() {
+        let (a, da) = new_secret();
+        let (b, _) = new_secret();
+        assert_ne!(a, b);
+        assert!(a.starts_with("cl_"));
+        assert_eq!(da, digest(&a));
+        assert_eq!(da.len(), 64);
+    }
+}

@@ -1,0 +1,279 @@
+//! The one typed configuration: defaults → `closedloop.toml` (or `--config`) → `CLOSEDLOOP_*`
+//! environment variables (`__` between levels) → command-line flags. Validated before use.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A value that must never reach a log: `Debug` and `Display` hide it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Where the embedded database (and later attachments and indexes) live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; unset means SQLite at `<data_dir>/closedloop.db`.
+    pub database_url: Option<Secret>,
+    /// Database connections (readers on SQLite; all on PostgreSQL).
+    pub max_connections: u32,
+    /// Request bodies above this many bytes are refused with 413.
+    pub max_body_bytes: usize,
+    /// The first administrator, created on first start.
+    pub admin_email: String,
+    /// The first administrator's password; a random one is printed once when unset.
+    pub admin_password: Option<Secret>,
+    pub session_ttl_hours: i64,
+    /// `pretty` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            max_connections: 8,
+            max_body_bytes: 1024 * 1024,
+            admin_email: "admin@closedloop.local".into(),
+            admin_password: None,
+            session_ttl_hours: 12,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Keys read from the environment. Others with the prefix (test or tool settings) are not ours.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "max_connections",
+    "max_body_bytes",
+    "admin_email",
+    "admin_password",
+    "session_ttl_hours",
+    "log_format",
+];
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// Command-line values that override every other source.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads from `file` (if given, it must exist; otherwise `./closedloop.toml` if present),
+    /// the environment and `overrides`, then validates.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid {
+                        key: "config",
+                        message: format!("file {} does not exist", path.display()),
+                    });
+                }
+                fig = fig.merge(Toml::file_exact(path));
+            }
+            None => fig = fig.merge(Toml::file("closedloop.toml")),
+        }
+        let config: Config = fig
+            .merge(
+                Env::prefixed("CLOSEDLOOP_")
+                    .split("__")
+                    .filter(|k| ENV_KEYS.contains(&k.as_str())),
+            )
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if let Some(url) = &self.database_url {
+            let u = url.expose();
+            if !(u.starts_with("sqlite:")
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://"))
+            {
+                return bad(
+                    "database_url",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                );
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > 1000 {
+            return bad("max_connections", "must be between 1 and 1000");
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes", "must be at least 1024");
+        }
+        if !crate::http::valid_email(&self.admin_email) {
+            return bad("admin_email", "must be an email address");
+        }
+        if self
+            .admin_password
+            .as_ref()
+            .is_some_and(|p| p.expose().chars().count() < 8)
+        {
+            return bad("admin_password", "must be at least 8 characters");
+        }
+        if !(1..=24 * 90).contains(&self.session_ttl_hours) {
+            return bad("session_ttl_hours", "must be between 1 and 2160");
+        }
+        Ok(())
+    }
+
+    /// The database to use: the configured URL, or the SQLite file under `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("closedloop.db").display()
+            ),
+        }
+    }
+
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_use_sqlite_under_data() {
+        let c = Config::default();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.database_url(), "sqlite://data/closedloop.db?mode=rwc");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config {
+            admin_password: Some(Secret::new("hunter2hunter2")),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "closedloop.toml",
+                "listen = \"127.0.0.1:9000\"\nlisen = \"typo\"\n",
+            )?;
+            let err = Config::load(None, &Overrides::default())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "closedloop.toml",
+                "listen = \"127.0.0.1:9000\"\nmax_connections = 3\n",
+            )?;
+            jail.set_env("CLOSEDLOOP_MAX_CONNECTIONS", "5");
+            jail.set_env("CLOSEDLOOP_TEST_SOMETHING", "ignored");
+            let flags = Overrides {
+                database_url: Some("postgres://db/x".into()),
+                ..Overrides::default()
+            };
+            let c = Config::load(None, &flags).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.max_connections, 5);
+            assert_eq!(c.database_url(), "postgres://db/x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let c = Config {
+            database_url: Some(Secret::new("mysql://x")),
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("database_url")
+        );
+        let c = Config {
+            admin_password: Some(Secret::new("short")),
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("admin_password")
+        );
+    }
+}

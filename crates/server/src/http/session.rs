@@ -1,0 +1,124 @@
+//! Logging in and out with a session cookie, for browsers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use closedloop_store::User;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use crate::AppState;
+use crate::auth::{self, Actor, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResult {
+    user: User,
+    /// Send back as `X-CSRF-Token` on every state-changing request made with the cookie.
+    csrf_token: String,
+}
+
+/// A hash of a random password: unknown emails still pay for a verification, so the answer time
+/// does not tell which emails have accounts.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| auth::hash_password(&auth::random_password()).unwrap_or_default());
+
+/// Starts a browser session (cookie `closedloop_session`).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<Login>,
+) -> ApiResult<(CookieJar, Json<LoginResult>)> {
+    let found = state.store.user_credentials(&body.email).await?;
+    let hash = found
+        .as_ref()
+        .and_then(|(_, h)| h.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let user = match found {
+        Some((user, _)) if ok && user.active => user,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "wrong email or password",
+            ));
+        }
+    };
+    // A new session id on every login, so a fixed one planted earlier is worthless.
+    let (session, digest) = auth::new_secret();
+    let (csrf, _) = auth::new_secret();
+    let ttl = chrono::Duration::hours(state.config.session_ttl_hours);
+    state
+        .store
+        .create_session(&digest, user.id, &csrf, ttl)
+        .await?;
+    let cookie = Cookie::build((SESSION_COOKIE, session))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time_duration(ttl))
+        .build();
+    Ok((
+        jar.add(cookie),
+        Json(LoginResult {
+            user,
+            csrf_token: csrf,
+        }),
+    ))
+}
+
+fn time_duration(d: chrono::Duration) -> time::Duration {
+    time::Duration::seconds(d.num_seconds())
+}
+
+/// Ends the browser session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    _actor: Actor,
+    jar: CookieJar,
+) -> ApiResult<(CookieJar, StatusCode)> {
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        state.store.delete_session(&auth::digest(c.value())).await?;
+    }
+    Ok((
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+}
+
+/// Who the caller is.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn me(Actor(p): Actor) -> Json<Me> {
+    Json(Me {
+        id: p.user_id,
+        email: p.email,
+        name: p.name,
+        role: p.role.to_string(),
+    })
+}

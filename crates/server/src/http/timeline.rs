@@ -1,0 +1,128 @@
+//! Moving a ticket through its life cycle, replies, internal notes and the timeline.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use closedloop_domain::{Action, TextField};
+use closedloop_store::{Ticket, TimelineEntry, TransitionRequest};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use super::tickets::parse_number;
+use crate::AppState;
+use crate::auth::Actor;
+use crate::error::{ApiResult, ErrorBody};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    action: Action,
+    /// Shown on the timeline (to the customer too).
+    reason: Option<String>,
+    /// For `mark_duplicate`: the master ticket's number.
+    duplicate_of: Option<String>,
+}
+
+/// Moves a ticket: `accept`, `start`, `request_info`, `resume`, `propose_solution`, `rework`,
+/// `resolve`, `close`, `reopen`, `mark_duplicate`, `appeal`, `uphold_appeal`, `revise_appeal`.
+/// An action the status or the caller's role does not allow answers 409 or 403 naming it.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/transitions", tag = "tickets", request_body = Transition,
+    params(("number" = String, Path)),
+    responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn transition(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<Transition>,
+) -> ApiResult<Json<Ticket>> {
+    let number = parse_number(&number)?;
+    let request = TransitionRequest {
+        action: body.action,
+        reason: TextField::parse_optional("reason", body.reason.as_deref(), 2000)?
+            .map(TextField::into_string),
+        duplicate_of: body
+            .duplicate_of
+            .as_deref()
+            .map(|n| {
+                n.parse().map_err(|_| {
+                    crate::error::ApiError::invalid(
+                        "duplicate_of",
+                        "invalid_ticket_number",
+                        "expected FB-YYYYMMDD-NNNNNN",
+                    )
+                })
+            })
+            .transpose()?,
+    };
+    Ok(Json(
+        state.store.transition(&actor.0, &number, request).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryBody {
+    body: String,
+}
+
+const MAX_ENTRY: usize = 20_000;
+
+/// A public reply: the customer sees it. A staff member's first reply is the first response.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/replies", tag = "tickets", request_body = EntryBody,
+    params(("number" = String, Path)),
+    responses((status = 201, body = TimelineEntry), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn reply(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<EntryBody>,
+) -> ApiResult<(StatusCode, Json<TimelineEntry>)> {
+    add(state, actor, number, true, body).await
+}
+
+/// An internal note: staff only, never shown to the customer.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/notes", tag = "tickets", request_body = EntryBody,
+    params(("number" = String, Path)),
+    responses((status = 201, body = TimelineEntry), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn note(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<EntryBody>,
+) -> ApiResult<(StatusCode, Json<TimelineEntry>)> {
+    add(state, actor, number, false, body).await
+}
+
+async fn add(
+    state: AppState,
+    actor: Actor,
+    number: String,
+    public: bool,
+    body: EntryBody,
+) -> ApiResult<(StatusCode, Json<TimelineEntry>)> {
+    let number = parse_number(&number)?;
+    let text = TextField::parse("body", &body.body, MAX_ENTRY)?;
+    let entry = state
+        .store
+        .add_entry(&actor.0, &number, public, text.as_str())
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+/// The ticket's history, oldest first; customers see public entries only.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/timeline", tag = "tickets",
+    params(("number" = String, Path)),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Vec<TimelineEntry>>> {
+    let number = parse_number(&number)?;
+    Ok(Json(state.store.timeline(&actor.0, &number).await?))
+}

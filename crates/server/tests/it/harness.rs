@@ -1,0 +1,264 @@
+//! Starting the real app on a random port against a fresh database, and a small HTTP client.
+
+use std::sync::Arc;
+
+use chrono::TimeZone;
+use closedloop_server::{App, Config, Secret};
+use closedloop_store::FixedClock;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    #[cfg_attr(
+        not(feature = "pg-tests"),
+        expect(dead_code, reason = "built only with pg-tests")
+    )]
+    Postgres,
+}
+
+pub const ADMIN_EMAIL: &str = "admin@closedloop.test";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub admin: String,
+    pub clock: Arc<FixedClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh PostgreSQL database on the test server, named uniquely for one test.
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let base = std::env::var("CLOSEDLOOP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("the PostgreSQL suite needs a server at {base} (set CLOSEDLOOP_TEST_POSTGRES_URL): {e}"));
+    let name = format!("closedloop_test_{}", uuid_like());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+    format!("{prefix}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}_{:x}", nanos, std::process::id())
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(Secret::new(fresh_postgres_database().await)),
+    };
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().join("data"),
+        database_url,
+        max_body_bytes: 64 * 1024,
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Some(Secret::new("admin-password-1")),
+        max_connections: 4,
+        ..Config::default()
+    };
+    let start = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(FixedClock::new(start));
+    let app = App::build_with_clock(config, clock.clone())
+        .await
+        .expect("app builds");
+    let state = app.state().clone();
+    let (admin_user, _) = state
+        .store
+        .user_credentials(ADMIN_EMAIL)
+        .await
+        .expect("store")
+        .expect("admin exists");
+    let (admin, _) = closedloop_server::http::issue_token(&state, admin_user.id, "tests", None)
+        .await
+        .expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        admin,
+        clock,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+/// A response's status and JSON body (Null when it had none).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn str(&self, key: &str) -> String {
+        self.body[key].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn error_field(&self) -> Option<&str> {
+        self.body["error"]["field"].as_str()
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Reply {
+        self.call(Method::GET, token, path, None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, token, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, token, path, Some(body)).await
+    }
+
+    /// Creates an account through the API and returns a token for it.
+    pub async fn user(&self, email: &str, role: &str, departments: &[&str]) -> String {
+        let r = self
+            .post(&self.admin, "/api/v1/users", json!({"email": email, "name": email.split('@').next(), "role": role, "password": "password-123", "departments": departments}))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create user {email}: {}",
+            r.body
+        );
+        let login = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": "password-123"}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), StatusCode::OK);
+        let cookie = login
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let csrf = login.json::<Value>().await.expect("json")["csrf_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let res = self
+            .http
+            .post(format!("{}/api/v1/tokens", self.base))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .json(&json!({"name": "tests"}))
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn create(&self, token: &str, body: Value) -> String {
+        let r = self.post(token, "/api/v1/tickets", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.str("number")
+    }
+
+    pub async fn act(&self, token: &str, number: &str, action: &str) -> Reply {
+        self.post(
+            token,
+            &format!("/api/v1/tickets/{number}/transitions"),
+            json!({"action": action}),
+        )
+        .await
+    }
+
+    pub async fn count_visible_to_admin(&self) -> usize {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/tickets?limit=200&cursor={c}"),
+                None => "/api/v1/tickets?limit=200".to_owned(),
+            };
+            let r = self.get(&self.admin, &path).await;
+            n += r.body["items"].as_array().map_or(0, Vec::len);
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return n,
+            }
+        }
+    }
+
+    pub async fn timeline_len(&self, number: &str) -> usize {
+        self.get(&self.admin, &format!("/api/v1/tickets/{number}/timeline"))
+            .await
+            .body
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+}

@@ -1,0 +1,52 @@
+//! The behavioural suite: each test starts the real server on a random port against a fresh
+//! database and talks HTTP to it. Every test runs on SQLite; with `--features pg-tests` the
+//! same tests run on PostgreSQL too (module `postgres`), each in a database of its own.
+
+mod harness;
+mod scenarios;
+
+/// Instantiates every scenario once per backend.
+macro_rules! on_every_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::scenarios::$name(crate::harness::Backend::Sqlite).await;
+                }
+            )+
+        }
+        #[cfg(feature = "pg-tests")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::scenarios::$name(crate::harness::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+on_every_backend!(
+    health_reports_database,
+    walk_ticket_through_every_status,
+    illegal_transition_answers_409_naming_from_and_to,
+    customer_cannot_take_staff_actions,
+    agent_of_other_department_cannot_read_or_change_ticket,
+    coordinating_department_sees_ticket,
+    customer_sees_only_own_tickets_and_public_entries,
+    idempotent_retry_returns_same_ticket,
+    concurrent_retries_with_one_key_make_one_ticket,
+    concurrent_creation_produces_unique_numbers,
+    bad_input_is_refused_and_nothing_stored,
+    metacharacters_are_stored_verbatim,
+    listing_filters_and_cursor_pagination,
+    routing_by_matrix_and_manual_reassignment,
+    duplicate_links_to_master,
+    appeal_only_within_seven_days,
+    session_login_needs_csrf_header_for_changes,
+    tokens_can_be_revoked,
+    unauthenticated_requests_get_401,
+    openapi_document_matches_the_router,
+);

@@ -1,0 +1,13 @@
+//! The user stories the suite checks, grouped by what they are about.
+
+mod access;
+mod auth;
+mod input;
+mod lifecycle;
+mod listing;
+
+pub use access::*;
+pub use auth::*;
+pub use input::*;
+pub use lifecycle::*;
+pub use listing::*;

@@ -1,0 +1,418 @@
+//! The SQL implementation of [`crate::Store`] for SQLite and PostgreSQL.
+
+mod bulk;
+mod changes;
+mod people;
+mod rows;
+mod tickets;
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyArguments, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Executor as _};
+
+use crate::{Clock, Result, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The differences between the two backends, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Result<Dialect> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(StoreError::invalid(
+                "database_url",
+                "unsupported_database",
+                "use sqlite:// or postgres://",
+            ))
+        }
+    }
+
+    /// Row lock for read-modify-write of a ticket. SQLite needs none: its writes go through one
+    /// connection (see [`SqlStore`]), so a write transaction already excludes every other.
+    fn lock_ticket(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE OF t",
+        }
+    }
+
+    /// Case-insensitive match (SQLite's LIKE already ignores ASCII case).
+    fn ilike(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// SQLite allows one writer at a time; rather than let connections fight over the write lock
+/// (and fail with SQLITE_BUSY when a reader upgrades), all writes go through a pool of exactly one
+/// connection and reads through the others. On PostgreSQL both pools are the same pool.
+pub struct SqlStore {
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl SqlStore {
+    pub async fn connect(
+        url: &str,
+        options: &ConnectOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(options.acquire_timeout)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if dialect == Dialect::Sqlite {
+                            // WAL lets readers run beside the writer; NORMAL sync is durable across
+                            // process crashes (only an OS crash can lose the last commits).
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let (read, write) = match dialect {
+            Dialect::Sqlite => {
+                let write = pool(1).connect(url).await?;
+                let read = pool(options.max_connections.max(1)).connect(url).await?;
+                (read, write)
+            }
+            Dialect::Postgres => {
+                let p = pool(options.max_connections.max(2)).connect(url).await?;
+                (p.clone(), p)
+            }
+        };
+        Ok(SqlStore {
+            read,
+            write,
+            dialect,
+            clock,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies the embedded migrations of this backend; safe to run on every start.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Loads the default departments and routing matrix into an empty database. Returns whether
+    /// it did; a database that has any department is left as the administrators made it.
+    pub async fn load_defaults(&self) -> Result<bool> {
+        use closedloop_domain::RoutingMatrix;
+        let mut tx = self.write.begin().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments")
+            .fetch_one(&mut *tx)
+            .await?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        let now = crate::model::to_ms(self.clock.now());
+        for d in RoutingMatrix::DEPARTMENTS {
+            sqlx::query(
+                "INSERT INTO departments (code, name, name_zh, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(d.code)
+            .bind(d.name)
+            .bind(d.name_zh)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in RoutingMatrix::RULES {
+            let handling = department_id(&mut tx, r.handling).await?;
+            sqlx::query("INSERT INTO categories (code, name, name_zh, nature, handling_department_id) VALUES ($1, $2, $3, $4, $5)")
+                .bind(r.category)
+                .bind(r.name)
+                .bind(r.name_zh)
+                .bind(r.nature.as_str())
+                .bind(handling)
+                .execute(&mut *tx)
+                .await?;
+            for c in r.coordinating {
+                let id = department_id(&mut tx, c).await?;
+                sqlx::query(
+                    "INSERT INTO category_coordinators (category, department_id) VALUES ($1, $2)",
+                )
+                .bind(r.category)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+pub(crate) async fn department_id(conn: &mut AnyConnection, code: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM departments WHERE code = $1")
+        .bind(code)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "department",
+                "unknown_department",
+                format!("no department with code {code}"),
+            )
+        })
+}
+
+/// A bound value of a query assembled at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// SQL text with numbered `$n` placeholders, which both backends accept, and its values.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        let _ = write!(self.text, "${}", self.args.len());
+        self
+    }
+
+    /// `(a, b, c)` placeholders for an IN list; never empty (an empty list matches nothing).
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = i64>) -> &mut Self {
+        self.text.push('(');
+        let mut first = true;
+        for v in values {
+            if !first {
+                self.text.push_str(", ");
+            }
+            first = false;
+            self.bind(Arg::Int(v));
+        }
+        if first {
+            self.text.push_str("NULL");
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(s) => q.bind(s.as_str()),
+            };
+        }
+        q
+    }
+}
+
+/// Parses text stored by this crate back into a domain value.
+pub(crate) fn parse_stored<T: FromStr<Err = closedloop_domain::DomainError>>(s: &str) -> Result<T> {
+    s.parse().map_err(|e: closedloop_domain::DomainError| {
+        StoreError::Database(sqlx::Error::Decode(Box::new(e)))
+    })
+}
+
+#[async_trait::async_trait]
+impl crate::Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+    async fn create_user(&self, user: crate::NewUser) -> Result<crate::User> {
+        self.create_user_impl(user).await
+    }
+    async fn list_users(&self) -> Result<Vec<crate::User>> {
+        self.list_users_impl().await
+    }
+    async fn count_users(&self) -> Result<i64> {
+        self.count_users_impl().await
+    }
+    async fn user_credentials(&self, email: &str) -> Result<Option<(crate::User, Option<String>)>> {
+        self.user_credentials_impl(email).await
+    }
+    async fn principal(&self, user_id: i64) -> Result<Option<crate::Principal>> {
+        self.principal_impl(user_id).await
+    }
+    async fn create_department(
+        &self,
+        code: &str,
+        name: &str,
+        name_zh: &str,
+    ) -> Result<crate::Department> {
+        self.create_department_impl(code, name, name_zh).await
+    }
+    async fn list_departments(&self) -> Result<Vec<crate::Department>> {
+        self.list_departments_impl().await
+    }
+    async fn list_categories(&self) -> Result<Vec<crate::CategoryRoute>> {
+        self.list_categories_impl().await
+    }
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::ApiToken> {
+        self.create_api_token_impl(user_id, name, token_hash, expires_at)
+            .await
+    }
+    async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<crate::ApiToken>> {
+        self.list_api_tokens_impl(user_id).await
+    }
+    async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> Result<()> {
+        self.revoke_api_token_impl(user_id, token_id).await
+    }
+    async fn principal_by_token(&self, token_hash: &str) -> Result<Option<crate::Principal>> {
+        self.principal_by_token_impl(token_hash).await
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        ttl: chrono::Duration,
+    ) -> Result<()> {
+        self.create_session_impl(token_hash, user_id, csrf_token, ttl)
+            .await
+    }
+    async fn principal_by_session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(crate::Principal, String)>> {
+        self.principal_by_session_impl(token_hash).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.delete_session_impl(token_hash).await
+    }
+    async fn create_ticket(
+        &self,
+        actor: &crate::Principal,
+        ticket: crate::NewTicket,
+        idempotency: Option<crate::IdempotencyKey>,
+    ) -> Result<(crate::Ticket, bool)> {
+        self.create_ticket_impl(actor, ticket, idempotency).await
+    }
+    async fn get_ticket(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<crate::Ticket> {
+        self.get_ticket_impl(actor, number).await
+    }
+    async fn list_tickets(
+        &self,
+        actor: &crate::Principal,
+        filter: &crate::TicketFilter,
+    ) -> Result<crate::Page<crate::Ticket>> {
+        self.list_tickets_impl(actor, filter).await
+    }
+    async fn update_ticket(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        patch: crate::TicketPatch,
+    ) -> Result<crate::Ticket> {
+        self.update_ticket_impl(actor, number, patch).await
+    }
+    async fn transition(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        request: crate::TransitionRequest,
+    ) -> Result<crate::Ticket> {
+        self.transition_impl(actor, number, request).await
+    }
+    async fn add_entry(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        public: bool,
+        body: &str,
+    ) -> Result<crate::TimelineEntry> {
+        self.add_entry_impl(actor, number, public, body).await
+    }
+    async fn timeline(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::TimelineEntry>> {
+        self.timeline_impl(actor, number).await
+    }
+    async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<()> {
+        self.bulk_insert_impl(tickets).await
+    }
+}
