@@ -68,12 +68,11 @@ fn truncate(text: &str, max: usize) -> String {
     let keep = max - 1; // room for the ellipsis
     let mut cut = graphemes[..keep].concat();
     // For space-separated scripts prefer ending on a whole word, if that does not lose too much.
-    if graphemes[keep] != " " {
-        if let Some(space) = cut.rfind(' ') {
-            if space >= cut.len() / 2 {
-                cut.truncate(space);
-            }
-        }
+    if graphemes[keep] != " "
+        && let Some(space) = cut.rfind(' ')
+        && space >= cut.len() / 2
+    {
+        cut.truncate(space);
     }
     let mut out = cut.trim_end().to_owned();
     out.push('…');

@@ -125,11 +125,11 @@ impl Config {
             None => fig = fig.merge(Toml::file("closedloop.toml")),
         }
         let config: Config = fig
-            .merge(
-                Env::prefixed("CLOSEDLOOP_")
-                    .split("__")
-                    .filter(|k| ENV_KEYS.contains(&k.as_str())),
-            )
+            .merge(Env::prefixed("CLOSEDLOOP_").split("__").filter(|k| {
+                ENV_KEYS
+                    .iter()
+                    .any(|known| k.as_str().eq_ignore_ascii_case(known))
+            }))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;
@@ -195,6 +195,10 @@ impl Config {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail fixes the closure's error type"
+)]
 mod tests {
     use super::*;
 

@@ -90,14 +90,14 @@ impl CreateTicket {
             .iter()
             .map(|e| TextField::parse("evidence", e, 2048).map(TextField::into_string))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(email) = &self.requester_email {
-            if !valid_email(email) {
-                return Err(ApiError::invalid(
-                    "requester_email",
-                    "invalid_email",
-                    "must be an email address",
-                ));
-            }
+        if let Some(email) = &self.requester_email
+            && !valid_email(email)
+        {
+            return Err(ApiError::invalid(
+                "requester_email",
+                "invalid_email",
+                "must be an email address",
+            ));
         }
         Ok(NewTicket {
             channel: self.channel,

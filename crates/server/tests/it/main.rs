@@ -2,6 +2,9 @@
 //! database and talks HTTP to it. Every test runs on SQLite; with `--features pg-tests` the
 //! same tests run on PostgreSQL too (module `postgres`), each in a database of its own.
 
+// A failed expectation is how a test reports; panicking is the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod harness;
 mod scenarios;
 
@@ -35,6 +38,7 @@ on_every_backend!(
     customer_cannot_take_staff_actions,
     agent_of_other_department_cannot_read_or_change_ticket,
     coordinating_department_sees_ticket,
+    agent_keeps_seeing_a_ticket_they_logged_for_another_department,
     customer_sees_only_own_tickets_and_public_entries,
     idempotent_retry_returns_same_ticket,
     concurrent_retries_with_one_key_make_one_ticket,

@@ -48,6 +48,8 @@ CREATE TABLE tickets (
     number TEXT NOT NULL UNIQUE,
     channel TEXT NOT NULL,
     requester_id BIGINT REFERENCES users(id),
+    -- Who registered it (the requester, or the agent who logged a call): staff keep seeing what they logged.
+    created_by BIGINT REFERENCES users(id),
     requester_ip TEXT,
     requester_user_agent TEXT,
     title TEXT NOT NULL,

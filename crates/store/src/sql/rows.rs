@@ -101,7 +101,8 @@ pub(crate) async fn attach_coordinators(
 
 /// Restricts a ticket query (aliased `t`) to what the actor may see (MISSION §4: no
 /// over-privileged access). Agents and supervisors see their departments' tickets, whether
-/// handling or coordinating, and tickets assigned to them; customers their own; admins all.
+/// handling or coordinating, and tickets assigned to them or that they registered; customers
+/// their own; admins all.
 pub(crate) fn scope(sql: &mut Sql, actor: &Principal) {
     match actor.role {
         Role::Admin => {}
@@ -111,6 +112,8 @@ pub(crate) fn scope(sql: &mut Sql, actor: &Principal) {
         }
         Role::Agent | Role::Supervisor => {
             sql.push(" AND (t.assignee_id = ")
+                .bind(Arg::Int(actor.user_id));
+            sql.push(" OR t.created_by = ")
                 .bind(Arg::Int(actor.user_id));
             if !actor.departments.is_empty() {
                 sql.push(" OR t.department_id IN ")

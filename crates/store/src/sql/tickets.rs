@@ -91,8 +91,8 @@ impl SqlStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
              title_generated, description, evidence, order_number, expected_resolution, region, category, nature, \
-             priority, severity, impact_scope, department_id, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'received', $19, $19) \
+             priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'received', $19, $19, $20) \
              RETURNING id",
         )
         .bind(number.as_str())
@@ -114,6 +114,7 @@ impl SqlStore {
         .bind(new.impact_scope.unwrap_or(ImpactScope::OneUser).as_str())
         .bind(route.department_id)
         .bind(now_ms)
+        .bind(actor.user_id)
         .fetch_one(&mut *tx)
         .await?;
         for c in &route.coordinators {

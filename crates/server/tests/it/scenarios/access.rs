@@ -271,3 +271,29 @@ pub async fn routing_by_matrix_and_manual_reassignment(backend: Backend) {
         (Some("P3"), Some("P1"))
     );
 }
+
+pub async fn agent_keeps_seeing_a_ticket_they_logged_for_another_department(backend: Backend) {
+    let app = spawn(backend).await;
+    let agent = app
+        .user("hotline@example.cn", "agent", &["customer_service"])
+        .await;
+    let other = app
+        .user("other@example.cn", "agent", &["customer_service"])
+        .await;
+    let number = app.create(&agent, json!({"channel": "phone", "description": "来电：被重复扣款。", "category": "payment", "requester_email": "caller@example.cn"})).await;
+    let r = app.get(&agent, &format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.str("department"), "payment");
+    assert_eq!(
+        r.str("requester_name"),
+        "caller",
+        "the caller became a customer account"
+    );
+    assert_eq!(
+        app.get(&other, &format!("/api/v1/tickets/{number}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "only the one who logged it"
+    );
+}

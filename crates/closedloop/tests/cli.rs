@@ -1,0 +1,281 @@
+//! The command-line contract that scripts outside the project rely on, checked on the real binary.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_closedloop");
+
+fn closedloop(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLOSEDLOOP_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn closedloop");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` on a free port and returns it with the address it printed.
+fn serve(dir: &Path) -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("CLOSEDLOOP_DATABASE_URL")
+        .env("CLOSEDLOOP_ADMIN_PASSWORD", "first-admin-pw")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .expect("serve prints its address")
+        .expect("line");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url in first line")
+        .trim_end_matches('/')
+        .to_owned();
+    let rest: Vec<String> = lines.take(3).map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(
+            |l| l.contains("admin@closedloop.local") && l.contains("CLOSEDLOOP_ADMIN_PASSWORD")
+        ),
+        "{rest:?}"
+    );
+    (Server(child), url)
+}
+
+#[test]
+fn fixed_contract_serve_user_token_and_ticket() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, url) = serve(dir.path());
+    assert!(
+        dir.path().join("data/closedloop.db").exists(),
+        "data under ./data"
+    );
+
+    // While the server runs, in the same directory:
+    let out = closedloop(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "li@example.cn",
+            "--name",
+            "Li",
+            "--role",
+            "agent",
+            "--department",
+            "payment",
+            "--password-stdin",
+        ],
+        Some("agent-password\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = closedloop(
+        dir.path(),
+        &["token", "create", "--email", "li@example.cn"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    let token = stdout
+        .lines()
+        .last()
+        .expect("a last line")
+        .trim()
+        .to_owned();
+
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client
+        .get(format!("{url}/healthz"))
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "server never became healthy");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let res = client
+        .post(format!("{url}/api/v1/tickets"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "k1")
+        .json(&serde_json::json!({"channel": "web", "description": "支付失败但扣款了"}))
+        .send()
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 201);
+    let body: serde_json::Value = res.json().expect("json");
+    let number = body["number"].as_str().expect("number").to_owned();
+    let again = client
+        .get(format!("{url}/api/v1/tickets/{number}"))
+        .bearer_auth(&token)
+        .send()
+        .expect("get");
+    assert_eq!(again.status().as_u16(), 200);
+    let login = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "li@example.cn", "password": "agent-password"}))
+        .send()
+        .expect("login");
+    assert_eq!(
+        login.status().as_u16(),
+        200,
+        "the stdin password is the account's password"
+    );
+    let first_admin = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "admin@closedloop.local", "password": "first-admin-pw"}))
+        .send()
+        .expect("login");
+    assert_eq!(
+        first_admin.status().as_u16(),
+        200,
+        "CLOSEDLOOP_ADMIN_PASSWORD set the first admin's password"
+    );
+}
+
+#[test]
+fn bad_arguments_name_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = closedloop(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "not-an-email",
+            "--name",
+            "X",
+            "--role",
+            "agent",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--email"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = closedloop(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "a@b.cn",
+            "--name",
+            "X",
+            "--role",
+            "agent",
+            "--department",
+            "nowhere",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nowhere"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = closedloop(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "a@b.cn",
+            "--name",
+            "X",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        Some(""),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password-stdin"));
+    let out = closedloop(
+        dir.path(),
+        &["token", "create", "--email", "ghost@example.com"],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost@example.com"));
+    std::fs::write(
+        dir.path().join("closedloop.toml"),
+        "listen = \"127.0.0.1:1\"\nmax_body_bytes = 10\n",
+    )
+    .expect("write");
+    let out = closedloop(dir.path(), &["config", "check"], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("max_body_bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn seed_numbers_continue_the_live_counter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = closedloop(
+        dir.path(),
+        &["seed", "--tickets", "2500", "--days", "3"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("seeded 2500 tickets"));
+    let out = closedloop(
+        dir.path(),
+        &["seed", "--tickets", "100", "--days", "1"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "a second seed never collides with the first: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
