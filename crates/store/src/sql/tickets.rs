@@ -16,6 +16,7 @@ use crate::{
 /// Where a new ticket goes: handling department and coordinators.
 struct Route {
     department_id: i64,
+    department_code: String,
     coordinators: Vec<i64>,
     nature: Option<Nature>,
 }
@@ -45,6 +46,12 @@ impl SqlStore {
     ) -> Result<(Ticket, bool)> {
         let now = self.clock.now();
         let now_ms = to_ms(now);
+        // Routing reads configuration only, so it runs on a reader: on SQLite every statement
+        // kept out of the single writer's transaction is throughput for everyone else.
+        let route = {
+            let mut read = self.read.acquire().await?;
+            self.route(&mut read, new).await?
+        };
         let mut tx = self.write.begin().await?;
 
         if let Some(k) = idem {
@@ -68,7 +75,6 @@ impl SqlStore {
             (Some(email), _) => Some(customer_by_email(&mut tx, email, now_ms).await?),
             (None, _) => None,
         };
-        let route = self.route(&mut tx, new).await?;
 
         let day = now.date_naive();
         let seq: i64 = sqlx::query_scalar(
@@ -126,33 +132,16 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        append(
-            &mut tx,
-            id,
-            EntryKind::Created,
-            true,
-            Some(actor.user_id),
-            Some(new.channel.as_str()),
-            None,
-            None,
-            now_ms,
+        sqlx::query(
+            "INSERT INTO timeline (ticket_id, kind, public, actor_id, body, field, new_value, created_at) \
+             VALUES ($1, 'created', 1, $2, $3, NULL, NULL, $4), ($1, 'routed', 0, NULL, NULL, 'department', $5, $4)",
         )
-        .await?;
-        let dep_code: String = sqlx::query_scalar("SELECT code FROM departments WHERE id = $1")
-            .bind(route.department_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            id,
-            EntryKind::Routed,
-            false,
-            None,
-            None,
-            Some("department"),
-            Some(&dep_code),
-            now_ms,
-        )
+        .bind(id)
+        .bind(actor.user_id)
+        .bind(new.channel.as_str())
+        .bind(now_ms)
+        .bind(&route.department_code)
+        .execute(&mut *tx)
         .await?;
         if let Some(k) = idem {
             sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -164,42 +153,39 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let ticket = ticket_by_id(&mut tx, id).await?;
         tx.commit().await?;
-        Ok((ticket, true))
+        let mut read = self.read.acquire().await?;
+        Ok((ticket_by_id(&mut read, id).await?, true))
     }
 
     /// Routing by the category matrix (MISSION §2); staff may name the department instead;
     /// without either the ticket waits in the fallback department for manual triage.
     async fn route(&self, conn: &mut AnyConnection, new: &NewTicket) -> Result<Route> {
-        let mut route = Route {
-            department_id: 0,
-            coordinators: Vec::new(),
-            nature: None,
-        };
-        let mut handling = None;
+        let mut route = Route { department_id: 0, department_code: String::new(), coordinators: Vec::new(), nature: None };
         if let Some(cat) = &new.category {
             let row = sqlx::query(
-                "SELECT handling_department_id, nature FROM categories WHERE code = $1",
+                "SELECT c.handling_department_id, d.code, c.nature FROM categories c \
+                 JOIN departments d ON d.id = c.handling_department_id WHERE c.code = $1",
             )
             .bind(cat.as_str())
             .fetch_optional(&mut *conn)
             .await?
-            .ok_or_else(|| {
-                StoreError::invalid("category", "unknown_category", format!("no category {cat}"))
-            })?;
-            handling = Some(row.try_get::<i64, _>(0)?);
-            route.nature = Some(parse_stored(&row.try_get::<String, _>(1)?)?);
-            route.coordinators = sqlx::query_scalar("SELECT department_id FROM category_coordinators WHERE category = $1 ORDER BY department_id")
-                .bind(cat.as_str())
-                .fetch_all(&mut *conn)
-                .await?;
+            .ok_or_else(|| StoreError::invalid("category", "unknown_category", format!("no category {cat}")))?;
+            route.department_id = row.try_get(0)?;
+            route.department_code = row.try_get(1)?;
+            route.nature = Some(parse_stored(&row.try_get::<String, _>(2)?)?);
+            route.coordinators = sqlx::query_scalar(
+                "SELECT department_id FROM category_coordinators WHERE category = $1 ORDER BY department_id",
+            )
+            .bind(cat.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
         }
-        route.department_id = match (&new.department, handling) {
-            (Some(code), _) => department_id(conn, code).await?,
-            (None, Some(id)) => id,
-            (None, None) => department_id(conn, RoutingMatrix::FALLBACK_DEPARTMENT).await?,
-        };
+        let explicit = new.department.as_deref().or(new.category.is_none().then_some(RoutingMatrix::FALLBACK_DEPARTMENT));
+        if let Some(code) = explicit {
+            route.department_id = department_id(conn, code).await?;
+            route.department_code = code.to_owned();
+        }
         route.coordinators.retain(|c| *c != route.department_id);
         Ok(route)
     }
