@@ -1,5 +1,6 @@
 //! The `closedloop` command: parses arguments and calls into the library crates.
 
+mod progress;
 mod seed;
 
 use std::io::Read;

@@ -3,10 +3,10 @@
 use chrono::{Duration, Utc};
 use closedloop_domain::{Channel, ImpactScope, Priority, RoutingMatrix, Severity, Status};
 use closedloop_store::{BulkTicket, SqlStore, Store};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::progress::Progress;
 use crate::{CliError, CliResult};
 
 const BATCH: usize = 10_000;
@@ -57,13 +57,7 @@ pub async fn run(store: &SqlStore, count: u64, days: i64) -> CliResult {
     let start = now - Duration::days(days);
     let span_ms = (now - start).num_milliseconds().max(1);
     let step = span_ms as f64 / count as f64;
-    let bar = ProgressBar::new(count).with_style(
-        ProgressStyle::with_template(
-            "{spinner} seeding {pos}/{len} tickets [{bar:30}] {per_sec} eta {eta}",
-        )
-        .map_err(|e| CliError(e.to_string()))?
-        .progress_chars("=> "),
-    );
+    let mut bar = Progress::new("seeding tickets", count);
     let statuses = [
         Status::Received,
         Status::Accepted,

@@ -1,6 +1,10 @@
 //! Who is calling: argon2 passwords, opaque API tokens and session cookies (stored as SHA-256
 //! digests, so a leaked database holds no usable credential), and the CSRF rule for cookies.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -63,6 +67,42 @@ pub fn random_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Recently verified API tokens. Integrations send one request after another with the same
+/// token, and the lookup was a third of the work of creating a ticket. Revoking a token through
+/// this process forgets the cache at once; other instances on the same database stop accepting
+/// it within [`TokenCache::TTL`]. Anything that changes who a user is (role, departments, being
+/// deactivated) must call [`TokenCache::forget`] too.
+#[derive(Default)]
+pub struct TokenCache(Mutex<HashMap<String, (Principal, Instant)>>);
+
+impl TokenCache {
+    const TTL: Duration = Duration::from_secs(5);
+    /// Bounds memory under a flood of distinct (bad) tokens: past it the cache starts afresh.
+    const MAX: usize = 10_000;
+
+    fn get(&self, digest: &str) -> Option<Principal> {
+        let map = self.0.lock().ok()?;
+        map.get(digest)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, digest: String, principal: Principal) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(digest, (principal, Instant::now()));
+        }
+    }
+
+    pub fn forget(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
 /// The authenticated caller. Extracting it answers 401 when nobody is logged in.
 #[derive(Debug, Clone)]
 pub struct Actor(pub Principal);
@@ -82,11 +122,17 @@ impl FromRequestParts<AppState> for Actor {
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                 .map(|(_, token)| token)
                 .ok_or_else(ApiError::unauthenticated)?;
+            let digest = digest(token.trim());
+            if let Some(p) = state.tokens.get(&digest) {
+                return Ok(Actor(p));
+            }
             let principal = state
                 .store
-                .principal_by_token(&digest(token.trim()))
-                .await?;
-            return principal.map(Actor).ok_or_else(ApiError::unauthenticated);
+                .principal_by_token(&digest)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            state.tokens.put(digest, principal.clone());
+            return Ok(Actor(principal));
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {

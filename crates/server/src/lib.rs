@@ -24,6 +24,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// The first administrator made on a fresh database; `password` is set when it was generated
@@ -87,6 +88,7 @@ impl App {
             store: store.clone(),
             config: Arc::new(config),
             clock,
+            tokens: Arc::default(),
         };
         Ok(App {
             state,

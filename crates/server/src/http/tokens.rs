@@ -87,5 +87,6 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     state.store.revoke_api_token(actor.0.user_id, id).await?;
+    state.tokens.forget();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,6 +34,7 @@ macro_rules! on_every_backend {
 on_every_backend!(
     health_reports_database,
     walk_ticket_through_every_status,
+    created_ticket_reads_back_identically,
     illegal_transition_answers_409_naming_from_and_to,
     customer_cannot_take_staff_actions,
     agent_of_other_department_cannot_read_or_change_ticket,

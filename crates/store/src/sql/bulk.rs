@@ -67,20 +67,20 @@ impl SqlStore {
                 *seq += 1;
                 sql.bind(Arg::Text(number.as_str().to_owned())).push(", ");
                 sql.bind(Arg::Text(t.channel.as_str().into())).push(", ");
-                bind_opt_int(&mut sql, t.requester_id).push(", ");
+                sql.opt_int(t.requester_id).push(", ");
                 sql.bind(Arg::Text(t.title.clone())).push(", 1, ");
                 sql.bind(Arg::Text(t.description.clone())).push(", ");
-                bind_opt_text(&mut sql, t.category.clone()).push(", ");
-                bind_opt_text(&mut sql, t.nature.map(|n| n.as_str().to_owned())).push(", ");
+                sql.opt_text(t.category.as_deref()).push(", ");
+                sql.opt_text(t.nature.map(|n| n.as_str())).push(", ");
                 sql.bind(Arg::Text(t.priority.as_str().into())).push(", ");
                 sql.bind(Arg::Text(t.severity.as_str().into())).push(", ");
                 sql.bind(Arg::Text(t.impact_scope.as_str().into()))
                     .push(", ");
-                bind_opt_int(&mut sql, dep).push(", ");
+                sql.opt_int(dep).push(", ");
                 sql.bind(Arg::Text(t.status.as_str().into())).push(", ");
                 sql.bind(Arg::Int(created)).push(", ");
                 sql.bind(Arg::Int(created)).push(", ");
-                bind_opt_int(&mut sql, resolved).push(")");
+                sql.opt_int(resolved).push(")");
             }
             sql.push(" RETURNING id, created_at");
             let inserted = sql.query().fetch_all(&mut *tx).await?;
@@ -98,19 +98,5 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-fn bind_opt_int(sql: &mut Sql, v: Option<i64>) -> &mut Sql {
-    match v {
-        Some(v) => sql.bind(Arg::Int(v)),
-        None => sql.push("NULL"),
-    }
-}
-
-fn bind_opt_text(sql: &mut Sql, v: Option<String>) -> &mut Sql {
-    match v {
-        Some(v) => sql.bind(Arg::Text(v)),
-        None => sql.push("NULL"),
     }
 }

@@ -2,7 +2,9 @@
 
 mod bulk;
 mod changes;
+mod committer;
 mod people;
+mod routing;
 mod rows;
 mod tickets;
 
@@ -85,6 +87,8 @@ pub struct SqlStore {
     pub(crate) write: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) clock: Arc<dyn Clock>,
+    committer: committer::Committer,
+    routing: routing::RoutingCache,
 }
 
 impl SqlStore {
@@ -126,6 +130,8 @@ impl SqlStore {
             }
         };
         Ok(SqlStore {
+            committer: committer::Committer::start(write.clone()),
+            routing: routing::RoutingCache::default(),
             read,
             write,
             dialect,
@@ -192,6 +198,7 @@ impl SqlStore {
             }
         }
         tx.commit().await?;
+        self.routing.forget();
         Ok(true)
     }
 
@@ -246,6 +253,20 @@ impl Sql {
         self.args.push(arg);
         let _ = write!(self.text, "${}", self.args.len());
         self
+    }
+
+    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.bind(Arg::Int(v)),
+            None => self.push("NULL"),
+        }
+    }
+
+    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.bind(Arg::Text(v.to_owned())),
+            None => self.push("NULL"),
+        }
     }
 
     /// `(a, b, c)` placeholders for an IN list; never empty (an empty list matches nothing).

@@ -105,6 +105,7 @@ impl SqlStore {
             .await
             .map_err(StoreError::unique_as("code"))?;
         tx.commit().await?;
+        self.routing.forget();
         Ok(Department {
             id,
             code: code.to_owned(),

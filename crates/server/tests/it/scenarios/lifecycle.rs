@@ -258,3 +258,40 @@ pub async fn appeal_only_within_seven_days(backend: Backend) {
     let r = app.act(&customer, &number, "close").await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// Creation answers with the ticket it wrote without reading it back; whatever it answers must
+/// be exactly what a later read returns, for every way a ticket can be routed and attributed.
+pub async fn created_ticket_reads_back_identically(backend: Backend) {
+    let app = spawn(backend).await;
+    let customer = app.user("zhao@example.cn", "customer", &[]).await;
+    let agent = app
+        .user("qian.agent@example.cn", "agent", &["payment"])
+        .await;
+    let cases = [
+        (
+            &customer,
+            json!({"channel": "widget", "description": "扣款两次 – 请退款 🙏", "category": "payment", "order_number": "A-1", "evidence": ["shot.png"]}),
+        ),
+        (
+            &agent,
+            json!({"channel": "phone", "description": "Caller says the app crashes", "requester_email": "New.Caller@Example.com", "category": "function_fault", "priority": "P1"}),
+        ),
+        (
+            &agent,
+            json!({"channel": "offline", "title": "Walk-in", "description": "walk-in feedback", "department": "logistics"}),
+        ),
+        (
+            &app.admin,
+            json!({"channel": "email", "description": "no category, goes to manual triage"}),
+        ),
+    ];
+    for (token, body) in cases {
+        let created = app.post(token, "/api/v1/tickets", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let number = created.str("number");
+        let read = app
+            .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+            .await;
+        assert_eq!(created.body, read.body);
+    }
+}

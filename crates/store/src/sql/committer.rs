@@ -1,0 +1,275 @@
+//! Group commit for new tickets.
+//!
+//! Every request still gets its own committed ticket before it is answered; what is shared is the
+//! transaction. Requests that arrive while one batch is being written are written together in the
+//! next one: one counter bump per day, one multi-row INSERT per table, one COMMIT. On SQLite, where
+//! all writes queue for one connection, this turns per-statement round trips into per-batch ones;
+//! on PostgreSQL it turns one WAL flush per ticket into one per batch. A batch that fails is
+//! replayed one ticket per transaction, so a bad request fails alone and gets its own error.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use closedloop_domain::TicketNumber;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Arg, Sql};
+use crate::model::to_ms;
+use crate::{IdempotencyKey, Result, StoreError};
+
+/// Tickets per transaction: 20 values a row keeps one statement far below SQLite's 32,766.
+const MAX_BATCH: usize = 128;
+
+/// A ticket ready to be written: validated, routed, its requester resolved.
+pub(crate) struct Pending {
+    pub at: DateTime<Utc>,
+    pub actor_id: i64,
+    pub requester_id: Option<i64>,
+    pub requester_ip: Option<String>,
+    pub requester_user_agent: Option<String>,
+    pub channel: &'static str,
+    pub title: String,
+    pub title_generated: bool,
+    pub description: String,
+    pub evidence: String,
+    pub order_number: Option<String>,
+    pub expected_resolution: Option<String>,
+    pub region: Option<String>,
+    pub category: Option<String>,
+    pub nature: Option<&'static str>,
+    pub priority: &'static str,
+    pub severity: &'static str,
+    pub impact_scope: &'static str,
+    pub department_id: i64,
+    pub department_code: String,
+    pub coordinators: Vec<i64>,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+struct Job {
+    ticket: Pending,
+    reply: oneshot::Sender<Result<(i64, TicketNumber)>>,
+}
+
+/// Handle to the task that writes new tickets; dropping the store ends the task.
+pub(crate) struct Committer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    pub fn start(pool: AnyPool) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, rx));
+        Self { jobs }
+    }
+
+    /// Writes the ticket and returns its id and number once it is committed.
+    pub async fn commit(&self, ticket: Pending) -> Result<(i64, TicketNumber)> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { ticket, reply })
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let tickets: Vec<&Pending> = batch.iter().map(|j| &j.ticket).collect();
+        match insert(&pool, &tickets).await {
+            Ok(ids) => {
+                for (job, written) in batch.drain(..).zip(ids) {
+                    let _ = job.reply.send(Ok(written));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(job) = batch.pop() {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+            Err(_) => {
+                for job in batch.drain(..) {
+                    let one = insert(&pool, &[&job.ticket]).await;
+                    let one = one.and_then(|ids| {
+                        ids.into_iter().next().ok_or(StoreError::NotFound("ticket"))
+                    });
+                    let _ = job.reply.send(one);
+                }
+            }
+        }
+    }
+}
+
+/// Writes the tickets in one transaction and returns their ids and numbers in the order given.
+async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber)>> {
+    let mut tx = pool.begin().await?;
+
+    // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
+    let mut per_day: Vec<(NaiveDate, i64)> = Vec::new();
+    for t in batch {
+        let d = t.at.date_naive();
+        match per_day.iter_mut().find(|(day, _)| *day == d) {
+            Some((_, n)) => *n += 1,
+            None => per_day.push((d, 1)),
+        }
+    }
+    let mut next: HashMap<NaiveDate, i64> = HashMap::new();
+    for (day, n) in per_day {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_counters (day, value) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET value = ticket_counters.value + $2 RETURNING value",
+        )
+        .bind(TicketNumber::day_key(day))
+        .bind(n)
+        .fetch_one(&mut *tx)
+        .await?;
+        next.insert(day, last - n + 1);
+    }
+
+    let mut sql = Sql::new(
+        "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
+         title_generated, description, evidence, order_number, expected_resolution, region, category, nature, \
+         priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by) VALUES ",
+    );
+    let mut numbers = Vec::with_capacity(batch.len());
+    for (i, t) in batch.iter().enumerate() {
+        let day = t.at.date_naive();
+        let seq = next.entry(day).or_insert(1);
+        let number = TicketNumber::new(day, u64::try_from(*seq).unwrap_or_default());
+        *seq += 1;
+        let at = to_ms(t.at);
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind(Arg::Text(number.as_str().to_owned()))
+            .push(", ")
+            .bind(Arg::Text(t.channel.into()))
+            .push(", ")
+            .opt_int(t.requester_id)
+            .push(", ")
+            .opt_text(t.requester_ip.as_deref())
+            .push(", ")
+            .opt_text(t.requester_user_agent.as_deref())
+            .push(", ")
+            .bind(Arg::Text(t.title.clone()))
+            .push(", ")
+            .bind(Arg::Int(i64::from(t.title_generated)))
+            .push(", ")
+            .bind(Arg::Text(t.description.clone()))
+            .push(", ")
+            .bind(Arg::Text(t.evidence.clone()))
+            .push(", ")
+            .opt_text(t.order_number.as_deref())
+            .push(", ")
+            .opt_text(t.expected_resolution.as_deref())
+            .push(", ")
+            .opt_text(t.region.as_deref())
+            .push(", ")
+            .opt_text(t.category.as_deref())
+            .push(", ")
+            .opt_text(t.nature)
+            .push(", ")
+            .bind(Arg::Text(t.priority.into()))
+            .push(", ")
+            .bind(Arg::Text(t.severity.into()))
+            .push(", ")
+            .bind(Arg::Text(t.impact_scope.into()))
+            .push(", ")
+            .bind(Arg::Int(t.department_id))
+            .push(", 'received', ")
+            .bind(Arg::Int(at))
+            .push(", ")
+            .bind(Arg::Int(at))
+            .push(", ")
+            .bind(Arg::Int(t.actor_id))
+            .push(")");
+        numbers.push(number);
+    }
+    // RETURNING order is unspecified on SQLite, so ids are matched back by number.
+    sql.push(" RETURNING id, number");
+    let mut by_number = HashMap::with_capacity(batch.len());
+    for row in sql.query().fetch_all(&mut *tx).await? {
+        by_number.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+    }
+    let ids = numbers
+        .iter()
+        .map(|n| {
+            by_number
+                .get(n.as_str())
+                .copied()
+                .ok_or(StoreError::NotFound("ticket"))
+        })
+        .collect::<Result<Vec<i64>>>()?;
+
+    let mut coordinators =
+        Sql::new("INSERT INTO ticket_coordinators (ticket_id, department_id) VALUES ");
+    let mut any = false;
+    for (t, id) in batch.iter().zip(&ids) {
+        for c in &t.coordinators {
+            coordinators
+                .push(if any { ", (" } else { "(" })
+                .bind(Arg::Int(*id))
+                .push(", ")
+                .bind(Arg::Int(*c))
+                .push(")");
+            any = true;
+        }
+    }
+    if any {
+        coordinators.query().execute(&mut *tx).await?;
+    }
+
+    let mut timeline = Sql::new(
+        "INSERT INTO timeline (ticket_id, kind, public, actor_id, body, field, new_value, created_at) VALUES ",
+    );
+    for (i, (t, id)) in batch.iter().zip(&ids).enumerate() {
+        let at = to_ms(t.at);
+        timeline
+            .push(if i == 0 { "(" } else { ", (" })
+            .bind(Arg::Int(*id))
+            .push(", 'created', 1, ")
+            .bind(Arg::Int(t.actor_id))
+            .push(", ")
+            .bind(Arg::Text(t.channel.into()))
+            .push(", NULL, NULL, ")
+            .bind(Arg::Int(at))
+            .push("), (")
+            .bind(Arg::Int(*id))
+            .push(", 'routed', 0, NULL, NULL, 'department', ")
+            .bind(Arg::Text(t.department_code.clone()))
+            .push(", ")
+            .bind(Arg::Int(at))
+            .push(")");
+    }
+    timeline.query().execute(&mut *tx).await?;
+
+    let mut keys = Sql::new(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, ticket_id, created_at) VALUES ",
+    );
+    let mut any = false;
+    for (t, id) in batch.iter().zip(&ids) {
+        if let Some(k) = &t.idempotency {
+            keys.push(if any { ", (" } else { "(" })
+                .bind(Arg::Int(t.actor_id))
+                .push(", ")
+                .bind(Arg::Text(k.key.clone()))
+                .push(", ")
+                .bind(Arg::Text(k.request_hash.clone()))
+                .push(", ")
+                .bind(Arg::Int(*id))
+                .push(", ")
+                .bind(Arg::Int(to_ms(t.at)))
+                .push(")");
+            any = true;
+        }
+    }
+    if any {
+        keys.query().execute(&mut *tx).await?;
+    }
+
+    tx.commit().await?;
+    Ok(ids.into_iter().zip(numbers).collect())
+}
