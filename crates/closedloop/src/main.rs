@@ -1,5 +1,6 @@
 //! The `closedloop` command: parses arguments and calls into the library crates.
 
+mod import;
 mod progress;
 mod seed;
 
@@ -56,6 +57,17 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Import historical feedback from CSV (`.csv`) or JSON Lines. Bad records are reported by
+    /// line and skipped; re-running the same file creates nothing twice.
+    Import {
+        file: std::path::PathBuf,
+        /// Channel for records without a `channel` column.
+        #[arg(long, default_value = "web")]
+        channel: String,
+    },
+    /// The triage engine: evaluation on labelled data.
+    #[command(subcommand)]
+    Triage(TriageCommand),
     /// Bulk-generate synthetic tickets (for benchmarks and demos).
     Seed {
         #[arg(long)]
@@ -112,6 +124,19 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand)]
+enum TriageCommand {
+    /// Train a fresh model on one TSV file and report on another (`label<TAB>text` for
+    /// classification, `label<TAB>text_a<TAB>text_b` for duplicate pairs). The last line is
+    /// `macro_f1=…` or `f1=…`.
+    Eval {
+        #[arg(long)]
+        train: std::path::PathBuf,
+        #[arg(long)]
+        test: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Load and validate the configuration and print it (secrets hidden).
     Check,
@@ -131,7 +156,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
     }
 }
 
-type CliResult = Result<(), CliError>;
+type CliResult<T = ()> = Result<T, CliError>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -218,6 +243,39 @@ async fn run(command: Command, config: Config) -> CliResult {
                     .map_err(|e| CliError(e.message))?;
             println!("token for {} ({}), shown once:", user.email, user.role);
             println!("{token}");
+            Ok(())
+        }
+        Command::Import { file, channel } => {
+            let channel = channel
+                .parse()
+                .map_err(|e: closedloop_domain::DomainError| {
+                    CliError(format!("--channel: {}", e.message))
+                })?;
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let report = import::run(&store, &file, channel).await;
+            store.close().await;
+            let report = report?;
+            for (line, reason) in &report.rejected {
+                eprintln!("line {line}: {reason}");
+            }
+            println!(
+                "imported {}, already imported {}, rejected {}",
+                report.outcome.inserted,
+                report.outcome.skipped,
+                report.rejected.len()
+            );
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError(format!(
+                    "{} records rejected (listed above by line); the others were imported",
+                    report.rejected.len()
+                )))
+            }
+        }
+        Command::Triage(TriageCommand::Eval { train, test }) => {
+            let mut out = std::io::stdout().lock();
+            closedloop_triage::eval::run(&train, &test, &mut out)?;
             Ok(())
         }
         Command::Seed { tickets, days } => {

@@ -105,8 +105,12 @@ pub async fn run(store: &SqlStore, count: u64, days: i64) -> CliResult {
             ][rng.gen_range(0..4)],
             department: rule.map(|r| r.handling.to_owned()),
             status,
-            requester_id: None,
+            requester_email: None,
+            order_number: None,
+            region: None,
             created_at: created,
+            resolved_at: (!status.is_open()).then(|| created + Duration::days(1)),
+            import_key: None,
         });
         if batch.len() == BATCH {
             store.bulk_insert(&batch).await?;

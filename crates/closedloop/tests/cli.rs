@@ -279,3 +279,117 @@ fn seed_numbers_continue_the_live_counter() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn import_reports_bad_records_by_line_and_never_imports_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = closedloop(dir.path(), &["migrate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let csv = "id,created_at,channel,description,requester_email,category,priority,status\n\
+        A-1,2025-03-01T09:30:00+08:00,email,\"订单扣款两次, 请退款\",zhang@example.cn,payment,P1,closed\n\
+        A-2,2025-03-02,phone,App crashes on login,,function_fault,,\n\
+        A-3,2025-03-03,fax,bad channel,,,,\n\
+        A-4,2025-03-04,web,,,,,\n\
+        A-5,2025-03-05,web,unknown category,,billing,,\n\
+        A-6,2999-01-01,web,from the future,,,,\n\
+        A-7,2025-03-07,web,\"line one\nline two of 退貨 request\",lee@example.hk,,P2,\n";
+    std::fs::write(dir.path().join("history.csv"), csv).expect("write csv");
+    let out = closedloop(dir.path(), &["import", "history.csv"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "rejected records make the run fail");
+    assert!(
+        stdout.contains("imported 3, already imported 0, rejected 4"),
+        "{stdout}"
+    );
+    for expected in [
+        "line 4: channel:",
+        "line 5: description:",
+        "line 6: category: no category billing",
+        "line 7: created_at: is in the future",
+    ] {
+        assert!(stderr.contains(expected), "{expected} in {stderr}");
+    }
+
+    // Fixed file, run again: only the repaired records are new.
+    let fixed = csv
+        .replace("A-3,2025-03-03,fax", "A-3,2025-03-03,phone")
+        .replace("A-4,2025-03-04,web,,", "A-4,2025-03-04,web,now described,")
+        .replace("billing", "payment")
+        .replace("2999-01-01", "2025-03-06");
+    std::fs::write(dir.path().join("history.csv"), fixed).expect("write csv");
+    let out = closedloop(dir.path(), &["import", "history.csv"], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("imported 4, already imported 3, rejected 0"),
+        "{stdout}"
+    );
+
+    // JSON Lines without ids: the content is the key.
+    let jsonl = "{\"description\": \"delivery late\", \"created_at\": \"2025-04-01T08:00:00Z\", \"category\": \"logistics\"}\n\
+        \n\
+        {\"description\": \"x\", \"colour\": \"red\"}\n";
+    std::fs::write(dir.path().join("more.jsonl"), jsonl).expect("write jsonl");
+    let out = closedloop(dir.path(), &["import", "more.jsonl"], None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: unknown field `colour`"));
+    let out = closedloop(dir.path(), &["import", "more.jsonl"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 0, already imported 1, rejected 1")
+    );
+
+    let (_server, url) = serve(dir.path());
+    let out = closedloop(
+        dir.path(),
+        &["token", "create", "--email", "admin@closedloop.local"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .last()
+        .expect("token")
+        .trim()
+        .to_owned();
+    let client = reqwest::blocking::Client::new();
+    let list: serde_json::Value = client
+        .get(format!("{url}/api/v1/tickets?limit=50"))
+        .bearer_auth(&token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 8);
+    let first = items
+        .iter()
+        .find(|t| t["description"] == "订单扣款两次, 请退款")
+        .expect("A-1");
+    // Numbered by the day it was filed (in UTC), routed by its category, status kept.
+    assert_eq!(
+        first["number"].as_str().map(|n| &n[..11]),
+        Some("FB-20250301")
+    );
+    assert_eq!(first["department"], "payment");
+    assert_eq!(first["status"], "closed");
+    assert_eq!(first["priority"], "P1");
+    assert!(
+        items
+            .iter()
+            .any(|t| t["description"] == "line one\nline two of 退貨 request")
+    );
+}

@@ -121,9 +121,10 @@ impl App {
     }
 }
 
-/// On a database without users, creates the first administrator.
+/// On a database without an administrator (new, or holding only imported customers), creates
+/// the first one.
 async fn ensure_admin(store: &dyn Store, config: &Config) -> Result<Option<Bootstrap>, StartError> {
-    if store.count_users().await? > 0 {
+    if store.count_admins().await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match &config.admin_password {

@@ -9,11 +9,13 @@ mod clock;
 mod error;
 pub mod model;
 pub mod sql;
+pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use sql::{ConnectOptions, SqlStore};
+pub use webhook::*;
 
 use async_trait::async_trait;
 use closedloop_domain::TicketNumber;
@@ -28,7 +30,8 @@ pub trait Store: Send + Sync + 'static {
     // --- people and organisation ---
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn list_users(&self) -> Result<Vec<User>>;
-    async fn count_users(&self) -> Result<i64>;
+    /// Active administrators; the first one is made at start when there is none.
+    async fn count_admins(&self) -> Result<i64>;
     /// The user and their password hash, for logging in.
     async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
     async fn principal(&self, user_id: i64) -> Result<Option<Principal>>;
@@ -95,8 +98,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<TimelineEntry>>;
 
     // --- bulk ---
-    /// Writes pre-made tickets without routing or idempotency, for seeding and imports.
-    async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<()>;
+    /// Writes pre-made tickets without routing, for seeding and imports, in one transaction.
+    /// Tickets whose `import_key` was written before are skipped, so an import can be re-run.
+    async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome>;
+
+    // --- signed webhook intake ---
+    /// Adds a source and its service account (`webhook+NAME@closedloop.local`).
+    async fn create_webhook_source(&self, source: NewWebhookSource) -> Result<WebhookSource>;
+    async fn list_webhook_sources(&self) -> Result<Vec<WebhookSource>>;
+    /// An active source by name, with its secret; `None` when unknown or inactive.
+    async fn webhook_credentials(&self, name: &str) -> Result<Option<WebhookCredentials>>;
+    /// Opens the thread's ticket or adds the message to it; a message id seen before is
+    /// answered as it was, writing nothing.
+    async fn webhook_intake(
+        &self,
+        source: &WebhookCredentials,
+        message: WebhookMessage,
+    ) -> Result<WebhookOutcome>;
 }
 
 /// A client-chosen key that makes ticket creation safe to retry, with a digest of the request
@@ -121,6 +139,19 @@ pub struct BulkTicket {
     pub impact_scope: closedloop_domain::ImpactScope,
     pub department: Option<String>,
     pub status: closedloop_domain::Status,
-    pub requester_id: Option<i64>,
+    /// The customer account with this address is used, or made.
+    pub requester_email: Option<String>,
+    pub order_number: Option<String>,
+    pub region: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The record's identity in its source; `None` imports unconditionally (seeding).
+    pub import_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkOutcome {
+    pub inserted: u64,
+    /// Already imported by an earlier run (or twice in this batch).
+    pub skipped: u64,
 }

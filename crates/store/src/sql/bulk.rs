@@ -1,29 +1,65 @@
 //! Bulk writes for seeding and imports: many rows per statement, one transaction per call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use closedloop_domain::TicketNumber;
 use sqlx::Row;
 
+use super::people::customer_by_email;
 use super::{Arg, Sql, SqlStore};
 use crate::model::to_ms;
-use crate::{BulkTicket, Result, StoreError};
+use crate::{BulkOutcome, BulkTicket, Result};
 
-/// Rows per INSERT: 500 rows × 16 values stays under SQLite's 32,766 bound values.
+/// Rows per INSERT: 500 rows × 18 values stays under SQLite's 32,766 bound values.
 const ROWS_PER_STATEMENT: usize = 500;
 
 impl SqlStore {
-    pub(crate) async fn bulk_insert_impl(&self, tickets: &[BulkTicket]) -> Result<()> {
+    pub(crate) async fn bulk_insert_impl(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome> {
+        let routing = self.routing().await?;
         let mut tx = self.write.begin().await?;
-        let departments: HashMap<String, i64> = sqlx::query("SELECT code, id FROM departments")
-            .fetch_all(&mut *tx)
-            .await?
+
+        // Records an earlier run (or an earlier row of this batch) already brought in.
+        let mut seen = HashSet::new();
+        let keys: Vec<&str> = tickets
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_>>()?;
-        // Reserve a block of numbers per day up front, atomically, as live creation does one.
+            .filter_map(|t| t.import_key.as_deref())
+            .collect();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new("SELECT key FROM import_keys WHERE key IN (");
+            for (i, k) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " })
+                    .bind(Arg::Text((*k).to_owned()));
+            }
+            sql.push(")");
+            for row in sql.query().fetch_all(&mut *tx).await? {
+                seen.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        let fresh: Vec<&BulkTicket> = tickets
+            .iter()
+            .filter(|t| match &t.import_key {
+                Some(k) => seen.insert(k.clone()),
+                None => true,
+            })
+            .collect();
+        let outcome = BulkOutcome {
+            inserted: fresh.len() as u64,
+            skipped: (tickets.len() - fresh.len()) as u64,
+        };
+
+        let mut requesters: HashMap<&str, i64> = HashMap::new();
+        for t in &fresh {
+            if let Some(email) = t.requester_email.as_deref()
+                && !requesters.contains_key(email)
+            {
+                let id = customer_by_email(&mut tx, email, to_ms(t.created_at)).await?;
+                requesters.insert(email, id);
+            }
+        }
+
+        // Reserve a block of numbers per day up front, atomically, as live creation does.
         let mut per_day: Vec<(chrono::NaiveDate, i64)> = Vec::new();
-        for t in tickets {
+        for t in &fresh {
             let d = t.created_at.date_naive();
             match per_day.iter_mut().find(|(day, _)| *day == d) {
                 Some((_, n)) => *n += 1,
@@ -42,61 +78,100 @@ impl SqlStore {
             .await?;
             next.insert(day, last - n + 1);
         }
-        for chunk in tickets.chunks(ROWS_PER_STATEMENT) {
+
+        for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
                 "INSERT INTO tickets (number, channel, requester_id, title, title_generated, description, category, nature, \
-                 priority, severity, impact_scope, department_id, status, created_at, updated_at, resolved_at) VALUES ",
+                 priority, severity, impact_scope, department_id, status, created_at, updated_at, resolved_at, \
+                 order_number, region) VALUES ",
             );
+            let mut keys_by_number = HashMap::new();
             for (i, t) in chunk.iter().enumerate() {
-                let dep = match &t.department {
-                    Some(code) => Some(*departments.get(code).ok_or_else(|| {
-                        StoreError::invalid(
-                            "department",
-                            "unknown_department",
-                            format!("no department with code {code}"),
-                        )
-                    })?),
-                    None => None,
-                };
+                let dep = t
+                    .department
+                    .as_deref()
+                    .map(|code| routing.department_id(code))
+                    .transpose()?;
                 let created = to_ms(t.created_at);
-                let resolved = (!t.status.is_open()).then_some(created + 86_400_000);
-                sql.push(if i == 0 { "(" } else { ", (" });
+                let resolved = t.resolved_at.map(to_ms);
                 let day = t.created_at.date_naive();
                 let seq = next.entry(day).or_insert(1);
                 let number = TicketNumber::new(day, u64::try_from(*seq).unwrap_or_default());
                 *seq += 1;
-                sql.bind(Arg::Text(number.as_str().to_owned())).push(", ");
-                sql.bind(Arg::Text(t.channel.as_str().into())).push(", ");
-                sql.opt_int(t.requester_id).push(", ");
-                sql.bind(Arg::Text(t.title.clone())).push(", 1, ");
-                sql.bind(Arg::Text(t.description.clone())).push(", ");
-                sql.opt_text(t.category.as_deref()).push(", ");
-                sql.opt_text(t.nature.map(|n| n.as_str())).push(", ");
-                sql.bind(Arg::Text(t.priority.as_str().into())).push(", ");
-                sql.bind(Arg::Text(t.severity.as_str().into())).push(", ");
-                sql.bind(Arg::Text(t.impact_scope.as_str().into()))
-                    .push(", ");
-                sql.opt_int(dep).push(", ");
-                sql.bind(Arg::Text(t.status.as_str().into())).push(", ");
-                sql.bind(Arg::Int(created)).push(", ");
-                sql.bind(Arg::Int(created)).push(", ");
-                sql.opt_int(resolved).push(")");
+                let requester = t
+                    .requester_email
+                    .as_deref()
+                    .and_then(|e| requesters.get(e).copied());
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Arg::Text(number.as_str().to_owned()))
+                    .push(", ")
+                    .bind(Arg::Text(t.channel.as_str().into()))
+                    .push(", ")
+                    .opt_int(requester)
+                    .push(", ")
+                    .bind(Arg::Text(t.title.clone()))
+                    .push(", 1, ")
+                    .bind(Arg::Text(t.description.clone()))
+                    .push(", ")
+                    .opt_text(t.category.as_deref())
+                    .push(", ")
+                    .opt_text(t.nature.map(|n| n.as_str()))
+                    .push(", ")
+                    .bind(Arg::Text(t.priority.as_str().into()))
+                    .push(", ")
+                    .bind(Arg::Text(t.severity.as_str().into()))
+                    .push(", ")
+                    .bind(Arg::Text(t.impact_scope.as_str().into()))
+                    .push(", ")
+                    .opt_int(dep)
+                    .push(", ")
+                    .bind(Arg::Text(t.status.as_str().into()))
+                    .push(", ")
+                    .bind(Arg::Int(created))
+                    .push(", ")
+                    .bind(Arg::Int(created))
+                    .push(", ")
+                    .opt_int(resolved)
+                    .push(", ")
+                    .opt_text(t.order_number.as_deref())
+                    .push(", ")
+                    .opt_text(t.region.as_deref())
+                    .push(")");
+                if let Some(k) = &t.import_key {
+                    keys_by_number.insert(number.as_str().to_owned(), (k.as_str(), created));
+                }
             }
-            sql.push(" RETURNING id, created_at");
+            sql.push(" RETURNING id, created_at, number");
             let inserted = sql.query().fetch_all(&mut *tx).await?;
             let mut entries =
                 Sql::new("INSERT INTO timeline (ticket_id, kind, public, created_at) VALUES ");
+            let mut keys = Sql::new("INSERT INTO import_keys (key, ticket_id, created_at) VALUES ");
+            let mut any_key = false;
             for (i, row) in inserted.iter().enumerate() {
-                entries.push(if i == 0 { "(" } else { ", (" });
+                let id: i64 = row.try_get(0)?;
                 entries
-                    .bind(Arg::Int(row.try_get(0)?))
+                    .push(if i == 0 { "(" } else { ", (" })
+                    .bind(Arg::Int(id))
                     .push(", 'created', 1, ")
                     .bind(Arg::Int(row.try_get(1)?))
                     .push(")");
+                if let Some((key, created)) = keys_by_number.get(&row.try_get::<String, _>(2)?) {
+                    keys.push(if any_key { ", (" } else { "(" })
+                        .bind(Arg::Text((*key).to_owned()))
+                        .push(", ")
+                        .bind(Arg::Int(id))
+                        .push(", ")
+                        .bind(Arg::Int(*created))
+                        .push(")");
+                    any_key = true;
+                }
             }
             entries.query().execute(&mut *tx).await?;
+            if any_key {
+                keys.query().execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(outcome)
     }
 }

@@ -7,6 +7,7 @@ mod people;
 mod routing;
 mod rows;
 mod tickets;
+mod webhooks;
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -318,8 +319,8 @@ impl crate::Store for SqlStore {
     async fn list_users(&self) -> Result<Vec<crate::User>> {
         self.list_users_impl().await
     }
-    async fn count_users(&self) -> Result<i64> {
-        self.count_users_impl().await
+    async fn count_admins(&self) -> Result<i64> {
+        self.count_admins_impl().await
     }
     async fn user_credentials(&self, email: &str) -> Result<Option<(crate::User, Option<String>)>> {
         self.user_credentials_impl(email).await
@@ -433,7 +434,26 @@ impl crate::Store for SqlStore {
     ) -> Result<Vec<crate::TimelineEntry>> {
         self.timeline_impl(actor, number).await
     }
-    async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<()> {
+    async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<crate::BulkOutcome> {
         self.bulk_insert_impl(tickets).await
+    }
+    async fn create_webhook_source(
+        &self,
+        source: crate::NewWebhookSource,
+    ) -> Result<crate::WebhookSource> {
+        self.create_webhook_source_impl(source).await
+    }
+    async fn list_webhook_sources(&self) -> Result<Vec<crate::WebhookSource>> {
+        self.list_webhook_sources_impl().await
+    }
+    async fn webhook_credentials(&self, name: &str) -> Result<Option<crate::WebhookCredentials>> {
+        self.webhook_credentials_impl(name).await
+    }
+    async fn webhook_intake(
+        &self,
+        source: &crate::WebhookCredentials,
+        message: crate::WebhookMessage,
+    ) -> Result<crate::WebhookOutcome> {
+        self.webhook_intake_impl(source, message).await
     }
 }

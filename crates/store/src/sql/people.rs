@@ -62,10 +62,12 @@ impl SqlStore {
         Ok(users)
     }
 
-    pub(crate) async fn count_users_impl(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.read)
-            .await?)
+    pub(crate) async fn count_admins_impl(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1")
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     pub(crate) async fn user_credentials_impl(
