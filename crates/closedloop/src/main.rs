@@ -1,6 +1,7 @@
 //! The `closedloop` command: parses arguments and calls into the library crates.
 
 mod import;
+mod ingest;
 mod progress;
 mod seed;
 
@@ -54,6 +55,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage signed webhook sources (chat bots, social monitoring, hotline/CRM systems).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -65,6 +69,10 @@ enum Command {
         #[arg(long, default_value = "web")]
         channel: String,
     },
+    /// Read one mail message (RFC 822/MIME) from standard input, as an MTA pipes it: prints the
+    /// ticket number it opened or joined, or `ignored: RULE` for auto-generated mail, on the
+    /// last line. A message that cannot be read is quarantined and the command fails.
+    IngestEmail,
     /// The triage engine: evaluation on labelled data.
     #[command(subcommand)]
     Triage(TriageCommand),
@@ -109,6 +117,20 @@ enum DepartmentCommand {
         #[arg(long, default_value = "")]
         name_zh: String,
     },
+    List,
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Add a source; prints its signing secret on the last line (shown once).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Channel of its tickets: chat, social, phone, ...
+        #[arg(long)]
+        channel: String,
+    },
+    /// List sources (never their secrets).
     List,
 }
 
@@ -230,6 +252,7 @@ async fn run(command: Command, config: Config) -> CliResult {
         }
         Command::User(cmd) => user(cmd, config).await,
         Command::Department(cmd) => department(cmd, config).await,
+        Command::Webhook(cmd) => webhook(cmd, config).await,
         Command::Token(TokenCommand::Create { email, name }) => {
             let app = App::build(config).await?;
             let store = &app.state().store;
@@ -272,6 +295,13 @@ async fn run(command: Command, config: Config) -> CliResult {
                     report.rejected.len()
                 )))
             }
+        }
+        Command::IngestEmail => {
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let result = ingest::run(&store, &config.data_dir).await;
+            store.close().await;
+            println!("{}", result?);
+            Ok(())
         }
         Command::Triage(TriageCommand::Eval { train, test }) => {
             let mut out = std::io::stdout().lock();
@@ -412,6 +442,43 @@ async fn user(cmd: UserCommand, config: Config) -> CliResult {
     }
     store.close().await;
     Ok(())
+}
+
+async fn webhook(cmd: WebhookCommand, config: Config) -> CliResult {
+    let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+    let result = match cmd {
+        WebhookCommand::Add { name, channel } => match channel.parse() {
+            Err(e @ closedloop_domain::DomainError { .. }) => {
+                Err(CliError(format!("--channel: {}", e.message)))
+            }
+            Ok(channel) => closedloop_server::http::add_webhook_source(&store, &name, channel)
+                .await
+                .map(|(source, secret)| {
+                    println!(
+                        "added webhook source {} ({}), posting to /api/v1/intake/webhook/{} as {}",
+                        source.name, source.channel, source.name, source.user_email
+                    );
+                    println!("signing secret, shown once:");
+                    println!("{secret}");
+                })
+                .map_err(|e| CliError(format!("--{}: {}", e.field.unwrap_or_default(), e.message))),
+        },
+        WebhookCommand::List => store
+            .list_webhook_sources()
+            .await
+            .map_err(CliError::from)
+            .map(|sources| {
+                for s in sources {
+                    let state = if s.active { "active" } else { "inactive" };
+                    println!(
+                        "{:<24}  {:<8}  {:<8}  {}",
+                        s.name, s.channel, state, s.user_email
+                    );
+                }
+            }),
+    };
+    store.close().await;
+    result
 }
 
 async fn department(cmd: DepartmentCommand, config: Config) -> CliResult {

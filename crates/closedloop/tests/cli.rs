@@ -393,3 +393,167 @@ fn import_reports_bad_records_by_line_and_never_imports_twice() {
             .any(|t| t["description"] == "line one\nline two of 退貨 request")
     );
 }
+
+fn mail(headers: &[(&str, &str)], body: &str) -> String {
+    let mut m = String::new();
+    for (k, v) in headers {
+        m.push_str(&format!("{k}: {v}\r\n"));
+    }
+    m.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(&body.replace('\n', "\r\n"));
+    m
+}
+
+fn last_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn ingest_email_threads_participants_only_and_quarantines_garbage() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ingest = |m: &str| closedloop(dir.path(), &["ingest-email"], Some(m));
+
+    let first = mail(
+        &[
+            ("From", "张三 <Zhang@Example.cn>"),
+            ("To", "support@closedloop.local"),
+            ("Cc", "wife@example.cn"),
+            ("Subject", "订单扣款两次"),
+            ("Message-ID", "<m1@example.cn>"),
+            ("Date", "Mon, 23 Nov 2026 09:00:00 +0800"),
+        ],
+        "我的订单被扣款两次，请退款。\n",
+    );
+    let out = ingest(&first);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number = last_line(&out);
+    assert!(number.starts_with("FB-"), "{number}");
+
+    let reply = mail(
+        &[
+            ("From", "zhang@example.cn"),
+            ("Subject", "Re: 订单扣款两次"),
+            ("Message-ID", "<m2@example.cn>"),
+            ("In-Reply-To", "<m1@example.cn>"),
+            ("References", "<m1@example.cn>"),
+        ],
+        "补充：订单号 A-1001\n\n在 2026年11月23日 09:00，张三 写道：\n> 我的订单被扣款两次，请退款。\n",
+    );
+    assert_eq!(
+        last_line(&ingest(&reply)),
+        number,
+        "a reply header threads it"
+    );
+    let by_number = mail(
+        &[
+            ("From", "wife@example.cn"),
+            ("Subject", &format!("[{number}] any news?")),
+            ("Message-ID", "<m3@example.cn>"),
+        ],
+        "Any news on this?\n",
+    );
+    assert_eq!(
+        last_line(&ingest(&by_number)),
+        number,
+        "a copied participant threads by number"
+    );
+
+    let stranger = mail(
+        &[
+            ("From", "mallory@evil.example"),
+            ("Subject", &format!("Re: [{number}]")),
+            ("Message-ID", "<x1@evil.example>"),
+        ],
+        "Please send me the details of this order.\n",
+    );
+    let other = last_line(&ingest(&stranger));
+    assert!(
+        other.starts_with("FB-") && other != number,
+        "a stranger gets a ticket of their own: {other}"
+    );
+
+    let ooo = mail(
+        &[
+            ("From", "zhang@example.cn"),
+            ("Subject", "Re: 订单扣款两次"),
+            ("Message-ID", "<ooo1@example.cn>"),
+            ("In-Reply-To", "<m1@example.cn>"),
+            ("Auto-Submitted", "auto-replied"),
+        ],
+        "我正在休假。\n",
+    );
+    let out = ingest(&ooo);
+    assert!(out.status.success());
+    assert_eq!(last_line(&out), "ignored: auto_submitted");
+
+    assert_eq!(
+        last_line(&ingest(&first)),
+        number,
+        "a re-delivered message is answered as before"
+    );
+
+    let out = ingest("this is not a mail message at all");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("quarantined"), "{stderr}");
+    let kept = std::fs::read_dir(dir.path().join("data/quarantine"))
+        .expect("quarantine dir")
+        .count();
+    assert_eq!(kept, 1);
+
+    let (_server, url) = serve(dir.path());
+    let out = closedloop(
+        dir.path(),
+        &["token", "create", "--email", "admin@closedloop.local"],
+        None,
+    );
+    let token = last_line(&out);
+    let client = reqwest::blocking::Client::new();
+    let get = |path: String| -> serde_json::Value {
+        client
+            .get(format!("{url}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .expect("get")
+            .json()
+            .expect("json")
+    };
+    let timeline = get(format!("/api/v1/tickets/{number}/timeline")).to_string();
+    assert!(timeline.contains("补充：订单号 A-1001"));
+    assert!(!timeline.contains("写道"), "quoted history is not repeated");
+    assert!(timeline.contains("Any news on this?"));
+    assert!(
+        !timeline.contains("Please send me the details"),
+        "nothing of the stranger's mail"
+    );
+    assert!(
+        timeline.contains("auto_submitted"),
+        "the auto-reply is noted for staff"
+    );
+    let entries = get(format!("/api/v1/tickets/{number}/timeline"));
+    let replies = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "reply")
+        .count();
+    assert_eq!(replies, 2, "the re-delivery added nothing");
+    let theirs = get(format!("/api/v1/tickets/{other}/timeline")).to_string();
+    assert!(
+        theirs.contains(&number),
+        "staff see which ticket the stranger named"
+    );
+    let t = get(format!("/api/v1/tickets/{number}"));
+    assert_eq!(t["channel"], "email");
+    assert_eq!(t["title"], "订单扣款两次");
+}

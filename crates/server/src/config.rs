@@ -50,6 +50,44 @@ pub struct Config {
     pub session_ttl_hours: i64,
     /// `pretty` or `json` log lines.
     pub log_format: LogFormat,
+    /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry.
+    /// Leave off when clients reach the server directly, or they choose their own address.
+    pub trust_forwarded_for: bool,
+    /// How far a webhook's `X-Closedloop-Timestamp` may be from now, either way.
+    pub webhook_max_skew_seconds: u64,
+    /// Limits on the public (unauthenticated) endpoints.
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Token buckets: `*_burst` requests at once, refilled at `*_per_minute`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Login attempts per client address.
+    pub login_per_minute: u32,
+    pub login_burst: u32,
+    /// Other public requests (webhook intake, OpenAPI document) per client address.
+    pub public_per_minute: u32,
+    pub public_burst: u32,
+    /// Messages per webhook source.
+    pub webhook_per_minute: u32,
+    pub webhook_burst: u32,
+    /// Addresses (or sources) tracked per limiter; bounds memory.
+    pub max_tracked: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            login_per_minute: 20,
+            login_burst: 10,
+            public_per_minute: 600,
+            public_burst: 120,
+            webhook_per_minute: 1200,
+            webhook_burst: 200,
+            max_tracked: 100_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +109,9 @@ impl Default for Config {
             admin_password: None,
             session_ttl_hours: 12,
             log_format: LogFormat::Pretty,
+            trust_forwarded_for: false,
+            webhook_max_skew_seconds: 300,
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -86,6 +127,15 @@ const ENV_KEYS: &[&str] = &[
     "admin_password",
     "session_ttl_hours",
     "log_format",
+    "trust_forwarded_for",
+    "webhook_max_skew_seconds",
+    "rate_limit.login_per_minute",
+    "rate_limit.login_burst",
+    "rate_limit.public_per_minute",
+    "rate_limit.public_burst",
+    "rate_limit.webhook_per_minute",
+    "rate_limit.webhook_burst",
+    "rate_limit.max_tracked",
 ];
 
 #[derive(Debug, Error)]
@@ -175,6 +225,25 @@ impl Config {
         if !(1..=24 * 90).contains(&self.session_ttl_hours) {
             return bad("session_ttl_hours", "must be between 1 and 2160");
         }
+        if !(1..=86_400).contains(&self.webhook_max_skew_seconds) {
+            return bad("webhook_max_skew_seconds", "must be between 1 and 86400");
+        }
+        let r = &self.rate_limit;
+        for (key, value) in [
+            ("rate_limit.login_per_minute", r.login_per_minute),
+            ("rate_limit.login_burst", r.login_burst),
+            ("rate_limit.public_per_minute", r.public_per_minute),
+            ("rate_limit.public_burst", r.public_burst),
+            ("rate_limit.webhook_per_minute", r.webhook_per_minute),
+            ("rate_limit.webhook_burst", r.webhook_burst),
+        ] {
+            if !(1..=100_000_000).contains(&value) {
+                return bad(key, "must be between 1 and 100000000");
+            }
+        }
+        if !(16..=10_000_000).contains(&r.max_tracked) {
+            return bad("rate_limit.max_tracked", "must be between 16 and 10000000");
+        }
         Ok(())
     }
 
@@ -251,6 +320,39 @@ mod tests {
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.max_connections, 5);
             assert_eq!(c.database_url(), "postgres://db/x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn nested_rate_limits_come_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "closedloop.toml",
+                "trust_forwarded_for = true\n[rate_limit]\nlogin_burst = 3\n",
+            )?;
+            jail.set_env("CLOSEDLOOP_RATE_LIMIT__LOGIN_PER_MINUTE", "7");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(c.trust_forwarded_for);
+            assert_eq!(c.rate_limit.login_burst, 3);
+            assert_eq!(c.rate_limit.login_per_minute, 7);
+            assert_eq!(
+                c.rate_limit.public_burst,
+                RateLimitConfig::default().public_burst
+            );
+            let zero = Config {
+                rate_limit: RateLimitConfig {
+                    webhook_burst: 0,
+                    ..RateLimitConfig::default()
+                },
+                ..Config::default()
+            };
+            let err = zero
+                .validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("rate_limit.webhook_burst"), "{err}");
             Ok(())
         });
     }

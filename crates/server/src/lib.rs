@@ -8,6 +8,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod rate_limit;
+pub mod signature;
+pub mod triage;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +28,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<auth::TokenCache>,
+    pub limits: Arc<rate_limit::Limits>,
+    pub triage: Arc<triage::Engine>,
 }
 
 /// The first administrator made on a fresh database; `password` is set when it was generated
@@ -86,9 +91,13 @@ impl App {
         let bootstrap = ensure_admin(store.as_ref(), &config).await?;
         let state = AppState {
             store: store.clone(),
+            limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
             config: Arc::new(config),
             clock,
             tokens: Arc::default(),
+            triage: Arc::new(
+                triage::Engine::seed().map_err(|e| StartError::Api(format!("triage: {e}")))?,
+            ),
         };
         Ok(App {
             state,

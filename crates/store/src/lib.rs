@@ -7,12 +7,14 @@
 
 mod clock;
 mod error;
+pub mod mail;
 pub mod model;
 pub mod sql;
 pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Result, StoreError};
+pub use mail::*;
 pub use model::*;
 pub use sql::{ConnectOptions, SqlStore};
 pub use webhook::*;
@@ -101,6 +103,20 @@ pub trait Store: Send + Sync + 'static {
     /// Writes pre-made tickets without routing, for seeding and imports, in one transaction.
     /// Tickets whose `import_key` was written before are skipped, so an import can be re-run.
     async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome>;
+
+    // --- mail intake ---
+    /// Threads the message onto the ticket it answers when its sender may add to that ticket,
+    /// otherwise opens a ticket; auto-generated mail opens nothing. A message seen before is
+    /// answered as it was, writing nothing.
+    async fn ingest_mail(&self, mail: InboundMail) -> Result<MailOutcome>;
+    /// Records a message that could not be read, with the reason.
+    async fn quarantine_mail(
+        &self,
+        message_id: &str,
+        from: &str,
+        reason: &str,
+        path: &str,
+    ) -> Result<()>;
 
     // --- signed webhook intake ---
     /// Adds a source and its service account (`webhook+NAME@closedloop.local`).

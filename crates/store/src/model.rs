@@ -133,6 +133,11 @@ pub struct NewTicket {
     pub requester_email: Option<String>,
     pub requester_ip: Option<String>,
     pub requester_user_agent: Option<String>,
+    /// The category triage read from the text; routes the ticket when `category` is absent
+    /// and the category still exists (administrators may have removed it since training).
+    pub suggested_category: Option<Category>,
+    /// The triage verdict (JSON), written as a staff-only timeline entry with the ticket.
+    pub triage: Option<String>,
 }
 
 /// Field edits: `None` leaves a field as it is, `Some(None)` clears a clearable one.
@@ -188,6 +193,8 @@ pub enum EntryKind {
     Assigned,
     FieldChanged,
     Routed,
+    /// The triage engine's verdict and reasons (JSON in `body`); staff only.
+    Triaged,
 }
 
 impl EntryKind {
@@ -200,6 +207,7 @@ impl EntryKind {
             EntryKind::Assigned => "assigned",
             EntryKind::FieldChanged => "field_changed",
             EntryKind::Routed => "routed",
+            EntryKind::Triaged => "triaged",
         }
     }
 
@@ -212,6 +220,7 @@ impl EntryKind {
             EntryKind::Assigned,
             EntryKind::FieldChanged,
             EntryKind::Routed,
+            EntryKind::Triaged,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

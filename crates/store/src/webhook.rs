@@ -52,7 +52,7 @@ impl std::fmt::Debug for WebhookCredentials {
 pub struct WebhookMessage {
     /// The conversation id in the source system; its messages share one ticket.
     pub thread: String,
-    /// The source's id of this message; a redelivery is recognised by it.
+    /// The source's id of this message (unique within its thread); a redelivery is recognised by it.
     pub message_id: String,
     /// The ticket description (first message) or public timeline entry (later ones).
     pub body: Description,

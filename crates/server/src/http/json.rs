@@ -56,7 +56,16 @@ async fn read<S: Send + Sync, T: DeserializeOwned>(
             "send Content-Type: application/json",
         ));
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(body_rejection)?;
+    let value = parse(&bytes)?;
+    Ok((value, bytes))
+}
+
+/// A body that could not be read, as an API error (413 when too large).
+pub(super) fn body_rejection(e: BytesRejection) -> ApiError {
+    match e {
         BytesRejection::FailedToBufferBody(_) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,8 +74,12 @@ async fn read<S: Send + Sync, T: DeserializeOwned>(
             )
         }
         other => ApiError::new(other.status(), "unreadable_body", other.body_text()),
-    })?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    }
+}
+
+/// Bytes already read (and, say, authenticated) as JSON, with errors as [`ApiJson`] gives them.
+pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -87,7 +100,7 @@ async fn read<S: Send + Sync, T: DeserializeOwned>(
             )
         }
     })?;
-    Ok((value, bytes))
+    Ok(value)
 }
 
 /// serde reports a missing field at the parent path; the field's name is in the message.

@@ -3,11 +3,13 @@
 
 mod directory;
 mod health;
+mod intake;
 mod json;
 mod session;
 mod tickets;
 mod timeline;
 mod tokens;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -22,9 +24,11 @@ use utoipa_axum::routes;
 pub use directory::new_user;
 pub use json::ApiJson;
 pub use tokens::issue as issue_token;
+pub use webhooks::add_source as add_webhook_source;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::rate_limit::{Public, Throttled};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +38,7 @@ use crate::error::ApiError;
         (name = "tickets", description = "Register, find, change and move tickets"),
         (name = "directory", description = "Users, departments and the routing matrix"),
         (name = "auth", description = "Sessions and API tokens"),
+        (name = "intake", description = "Channels that bring feedback in: signed webhooks"),
         (name = "system", description = "Health")
     )
 )]
@@ -78,6 +83,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(directory::list_categories))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(webhooks::create_source, webhooks::list_sources))
+        .routes(routes!(intake::webhook))
         .split_for_parts()
 }
 
@@ -87,9 +94,9 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     api.route(
         "/api/v1/openapi.json",
-        get(move || async move { Json(doc.as_ref().clone()) }),
+        get(move |_: Throttled<Public>| async move { Json(doc.as_ref().clone()) }),
     )
-    .route("/", get(health::index))
+    .route("/", get(|_: Throttled<Public>| health::index()))
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
     .method_not_allowed_fallback(|| async {
         ApiError::new(

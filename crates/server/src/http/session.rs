@@ -13,6 +13,7 @@ use super::ApiJson;
 use crate::AppState;
 use crate::auth::{self, Actor, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::rate_limit::{LoginAttempts, Throttled};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,9 +36,11 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 
 /// Starts a browser session (cookie `closedloop_session`).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
-    responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many attempts from this address; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    _limit: Throttled<LoginAttempts>,
     jar: CookieJar,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<(CookieJar, Json<LoginResult>)> {

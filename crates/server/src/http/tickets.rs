@@ -133,6 +133,8 @@ impl CreateTicket {
             requester_email: self.requester_email,
             requester_ip: ip,
             requester_user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+            suggested_category: None,
+            triage: None,
         })
     }
 }
@@ -189,7 +191,8 @@ pub async fn create_ticket(
                 .map(str::to_owned),
         )
     };
-    let new = input.into_new(&actor, ip, user_agent)?;
+    let mut new = input.into_new(&actor, ip, user_agent)?;
+    crate::triage::apply(&state.triage.current(), &mut new);
     let (ticket, created) = state
         .store
         .create_ticket(&actor.0, new, idempotency)

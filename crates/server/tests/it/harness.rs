@@ -65,6 +65,11 @@ fn uuid_like() -> String {
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+/// [`spawn`] with the configuration adjusted first (tiny rate limits, say).
+pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match backend {
         Backend::Sqlite => None,
@@ -78,8 +83,17 @@ pub async fn spawn(backend: Backend) -> TestApp {
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Some(Secret::new("admin-password-1")),
         max_connections: 4,
+        // Every test logs its users in from 127.0.0.1; the limits have a test of their own.
+        rate_limit: closedloop_server::config::RateLimitConfig {
+            login_burst: 1000,
+            public_burst: 1000,
+            webhook_burst: 1000,
+            ..Default::default()
+        },
         ..Config::default()
     };
+    let mut config = config;
+    configure(&mut config);
     let start = chrono::Utc
         .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
         .single()

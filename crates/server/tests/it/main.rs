@@ -54,4 +54,13 @@ on_every_backend!(
     tokens_can_be_revoked,
     unauthenticated_requests_get_401,
     openapi_document_matches_the_router,
+    triage_routes_and_raises_urgent_tickets,
+    triage_never_overrides_people_and_defers_when_unsure,
+    webhook_messages_of_one_thread_become_one_ticket,
+    webhook_with_bad_signature_or_stale_timestamp_is_refused,
+    webhook_redelivery_changes_nothing,
+    webhook_thread_of_a_closed_ticket_opens_a_linked_one,
+    webhook_concurrent_first_messages_make_one_ticket,
+    only_admins_manage_webhook_sources,
+    webhook_and_login_endpoints_answer_429_over_the_limit,
 );

@@ -28,11 +28,14 @@ CREATE TABLE webhook_threads (
 CREATE INDEX webhook_threads_ticket ON webhook_threads (ticket_id);
 
 -- Every accepted message by the source's own id, so a redelivery is answered, not written again.
+-- Keyed within its thread: some systems number messages per conversation, and a redelivery
+-- always names the same thread, so this loses nothing and never mistakes one message for another.
 CREATE TABLE webhook_messages (
     source_id BIGINT NOT NULL REFERENCES webhook_sources(id) ON DELETE CASCADE,
+    thread TEXT NOT NULL,
     message_id TEXT NOT NULL,
     ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
     threaded BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
-    PRIMARY KEY (source_id, message_id)
+    PRIMARY KEY (source_id, thread, message_id)
 );

@@ -45,6 +45,7 @@ pub(crate) struct Pending {
     pub department_code: String,
     pub coordinators: Vec<i64>,
     pub idempotency: Option<IdempotencyKey>,
+    pub triage: Option<String>,
 }
 
 struct Job {
@@ -243,6 +244,18 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
             .push(", ")
             .bind(Arg::Int(at))
             .push(")");
+    }
+    for (t, id) in batch.iter().zip(&ids) {
+        if let Some(verdict) = &t.triage {
+            timeline
+                .push(", (")
+                .bind(Arg::Int(*id))
+                .push(", 'triaged', 0, NULL, ")
+                .bind(Arg::Text(verdict.clone()))
+                .push(", NULL, NULL, ")
+                .bind(Arg::Int(to_ms(t.at)))
+                .push(")");
+        }
     }
     timeline.query().execute(&mut *tx).await?;
 

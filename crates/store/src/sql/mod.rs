@@ -3,6 +3,7 @@
 mod bulk;
 mod changes;
 mod committer;
+mod mail;
 mod people;
 mod routing;
 mod rows;
@@ -436,6 +437,19 @@ impl crate::Store for SqlStore {
     }
     async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<crate::BulkOutcome> {
         self.bulk_insert_impl(tickets).await
+    }
+    async fn ingest_mail(&self, mail: crate::InboundMail) -> Result<crate::MailOutcome> {
+        self.ingest_mail_impl(mail).await
+    }
+    async fn quarantine_mail(
+        &self,
+        message_id: &str,
+        from: &str,
+        reason: &str,
+        path: &str,
+    ) -> Result<()> {
+        self.quarantine_mail_impl(message_id, from, reason, path)
+            .await
     }
     async fn create_webhook_source(
         &self,

@@ -17,6 +17,7 @@ use crate::{Result, StoreError};
 const TTL: Duration = Duration::from_secs(10);
 
 pub(crate) struct CategoryRoute {
+    pub code: closedloop_domain::Category,
     pub handling: i64,
     pub nature: Nature,
     pub coordinators: Vec<i64>,
@@ -88,9 +89,11 @@ impl SqlStore {
             .fetch_all(&mut *conn)
             .await?
         {
+            let code: String = row.try_get(0)?;
             routing.categories.insert(
-                row.try_get(0)?,
+                code.clone(),
                 CategoryRoute {
+                    code: closedloop_domain::Category::parse("category", &code)?,
                     handling: row.try_get(1)?,
                     nature: parse_stored(&row.try_get::<String, _>(2)?)?,
                     coordinators: Vec::new(),

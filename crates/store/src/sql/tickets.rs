@@ -1,7 +1,8 @@
 //! Registering, reading and listing tickets.
 
 use closedloop_domain::{
-    ImpactScope, Nature, Priority, Role, RoutingMatrix, Severity, Status, TicketNumber, Title,
+    Category, ImpactScope, Nature, Priority, Role, RoutingMatrix, Severity, Status, TicketNumber,
+    Title,
 };
 use sqlx::{AnyConnection, Row};
 
@@ -21,6 +22,8 @@ struct Route {
     coordinators: Vec<i64>,
     coordinator_codes: Vec<String>,
     nature: Option<Nature>,
+    /// Given by the submitter, or suggested by triage and known here.
+    category: Option<Category>,
 }
 
 impl SqlStore {
@@ -93,7 +96,7 @@ impl SqlStore {
             order_number: new.order_number.clone(),
             expected_resolution: new.expected_resolution.clone(),
             region: new.region.clone(),
-            category: new.category.clone(),
+            category: route.category.clone(),
             nature: new.nature.or(route.nature),
             priority: new.priority.unwrap_or(Priority::P3),
             severity: new.severity.unwrap_or(Severity::General),
@@ -130,7 +133,7 @@ impl SqlStore {
                 order_number: new.order_number.clone(),
                 expected_resolution: new.expected_resolution.clone(),
                 region: new.region.clone(),
-                category: new.category.as_ref().map(|c| c.as_str().to_owned()),
+                category: route.category.as_ref().map(|c| c.as_str().to_owned()),
                 nature: ticket.nature.map(Nature::as_str),
                 priority: ticket.priority.as_str(),
                 severity: ticket.severity.as_str(),
@@ -139,6 +142,7 @@ impl SqlStore {
                 department_code: route.department_code,
                 coordinators: route.coordinators,
                 idempotency: idem.cloned(),
+                triage: new.triage.clone(),
             })
             .await?;
         // The answer is what was written, so it is not read back: one query less per ticket.
@@ -177,15 +181,20 @@ impl SqlStore {
             coordinators: Vec::new(),
             coordinator_codes: Vec::new(),
             nature: None,
+            category: None,
         };
-        if let Some(cat) = &new.category {
-            let c = routing.category(cat.as_str())?;
+        let category = match (&new.category, &new.suggested_category) {
+            (Some(given), _) => Some(routing.category(given.as_str())?),
+            (None, Some(suggested)) => routing.category(suggested.as_str()).ok(),
+            (None, None) => None,
+        };
+        if let Some(c) = category {
             route.department_id = c.handling;
             route.nature = Some(c.nature);
             route.coordinators.clone_from(&c.coordinators);
+            route.category = Some(c.code.clone());
         }
-        let explicit = new.department.as_deref().or(new
-            .category
+        let explicit = new.department.as_deref().or(category
             .is_none()
             .then_some(RoutingMatrix::FALLBACK_DEPARTMENT));
         if let Some(code) = explicit {

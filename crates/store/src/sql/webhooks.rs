@@ -19,8 +19,8 @@ use super::tickets::{append, append_change};
 use super::{Arg, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
-    EntryKind, IdempotencyKey, NewTicket, NewWebhookSource, Result, StoreError,
-    WebhookCredentials, WebhookMessage, WebhookOutcome, WebhookSource,
+    EntryKind, IdempotencyKey, NewTicket, NewWebhookSource, Result, StoreError, WebhookCredentials,
+    WebhookMessage, WebhookOutcome, WebhookSource,
 };
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.channel, s.secret, s.user_id, u.email, \
@@ -111,14 +111,17 @@ impl SqlStore {
         name: &str,
     ) -> Result<Option<WebhookCredentials>> {
         let mut conn = self.read.acquire().await?;
-        let row = sqlx::query(&format!("{SOURCE_SELECT} WHERE s.name = $1 AND s.active = 1"))
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{SOURCE_SELECT} WHERE s.name = $1 AND s.active = 1"
+        ))
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let source = source(&row)?;
         // A deactivated service account silences its source too.
-        let Some(service) = principal_where(&mut conn, "u.id = $1", Arg::Int(source.user_id)).await?
+        let Some(service) =
+            principal_where(&mut conn, "u.id = $1", Arg::Int(source.user_id)).await?
         else {
             return Ok(None);
         };
@@ -150,9 +153,10 @@ impl SqlStore {
         let mut read = self.read.acquire().await?;
         let seen = sqlx::query(
             "SELECT m.threaded, t.number FROM webhook_messages m JOIN tickets t ON t.id = m.ticket_id \
-             WHERE m.source_id = $1 AND m.message_id = $2",
+             WHERE m.source_id = $1 AND m.thread = $2 AND m.message_id = $3",
         )
         .bind(source_id)
+        .bind(&m.thread)
         .bind(&m.message_id)
         .fetch_optional(&mut *read)
         .await?;
@@ -211,10 +215,11 @@ impl SqlStore {
         // Claiming the message id first makes a concurrent copy of this message wait here and
         // then find it taken; it is answered as a replay in its next round.
         let claimed = sqlx::query(
-            "INSERT INTO webhook_messages (source_id, message_id, ticket_id, threaded, created_at) \
-             VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source_id, message_id) DO NOTHING",
+            "INSERT INTO webhook_messages (source_id, thread, message_id, ticket_id, threaded, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (source_id, thread, message_id) DO NOTHING",
         )
         .bind(c.source.id)
+        .bind(&m.thread)
         .bind(&m.message_id)
         .bind(ticket_id)
         .bind(now_ms)
@@ -306,6 +311,8 @@ impl SqlStore {
             // The source system's address is not the user's; there is nothing to record.
             requester_ip: None,
             requester_user_agent: None,
+            suggested_category: None,
+            triage: None,
         };
         let key = IdempotencyKey {
             key: format!("webhook-thread:{generation}:{}", m.thread),
@@ -370,10 +377,11 @@ impl SqlStore {
         .await?;
         if let Some(m) = message {
             sqlx::query(
-                "INSERT INTO webhook_messages (source_id, message_id, ticket_id, threaded, created_at) \
-                 VALUES ($1, $2, $3, 0, $4) ON CONFLICT (source_id, message_id) DO NOTHING",
+                "INSERT INTO webhook_messages (source_id, thread, message_id, ticket_id, threaded, created_at) \
+                 VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (source_id, thread, message_id) DO NOTHING",
             )
             .bind(source_id)
+            .bind(thread)
             .bind(&m.message_id)
             .bind(ticket_id)
             .bind(now_ms)

@@ -5,9 +5,13 @@ mod auth;
 mod input;
 mod lifecycle;
 mod listing;
+mod triage;
+mod webhooks;
 
 pub use access::*;
 pub use auth::*;
 pub use input::*;
 pub use lifecycle::*;
 pub use listing::*;
+pub use triage::*;
+pub use webhooks::*;
