@@ -327,7 +327,7 @@ fn text(field: &'static str, v: Option<&str>, max: usize) -> Result<Option<Strin
 }
 
 /// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` taken as UTC.
-fn time(field: &str, v: &str) -> Result<DateTime<Utc>, String> {
+pub fn time(field: &str, v: &str) -> Result<DateTime<Utc>, String> {
     let v = v.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&Utc));

@@ -91,6 +91,7 @@ fn inbound(m: Inbound, digest: &str) -> CliResult<InboundMail> {
         requester_user_agent: None,
         suggested_category: None,
         triage: None,
+        duplicate_of: None,
     };
     let engine = Engine::seed().map_err(|e| CliError(format!("triage: {e}")))?;
     closedloop_server::triage::apply(&engine.current(), &mut ticket);

@@ -4,6 +4,7 @@ mod import;
 mod ingest;
 mod progress;
 mod seed;
+mod triage_cmd;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -73,7 +74,7 @@ enum Command {
     /// ticket number it opened or joined, or `ignored: RULE` for auto-generated mail, on the
     /// last line. A message that cannot be read is quarantined and the command fails.
     IngestEmail,
-    /// The triage engine: evaluation on labelled data.
+    /// The triage engine: evaluation, retraining, re-classification.
     #[command(subcommand)]
     Triage(TriageCommand),
     /// Bulk-generate synthetic tickets (for benchmarks and demos).
@@ -155,6 +156,26 @@ enum TriageCommand {
         train: std::path::PathBuf,
         #[arg(long)]
         test: std::path::PathBuf,
+    },
+    /// Retrain the category model on the built-in examples plus every category agents
+    /// corrected; reports before/after on a held-out split and installs the new model (running
+    /// servers switch to it without a restart) unless it scores lower.
+    Retrain {
+        /// Share of the examples held out for the comparison.
+        #[arg(long, default_value_t = 0.2)]
+        holdout: f32,
+        /// Install the new model even if it scores lower.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Read stored tickets again with the model in use and summarise what changes; `--apply`
+    /// re-categorises (and re-routes) tickets nobody has handled yet.
+    Reclassify {
+        /// RFC 3339 time or YYYY-MM-DD (UTC).
+        #[arg(long)]
+        since: String,
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -302,6 +323,19 @@ async fn run(command: Command, config: Config) -> CliResult {
             store.close().await;
             println!("{}", result?);
             Ok(())
+        }
+        Command::Triage(TriageCommand::Retrain { holdout, force }) => {
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let result = triage_cmd::retrain(&store, holdout, force).await;
+            store.close().await;
+            result
+        }
+        Command::Triage(TriageCommand::Reclassify { since, apply }) => {
+            let since = import::time("since", &since).map_err(CliError)?;
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let result = triage_cmd::reclassify(&store, since, apply).await;
+            store.close().await;
+            result
         }
         Command::Triage(TriageCommand::Eval { train, test }) => {
             let mut out = std::io::stdout().lock();

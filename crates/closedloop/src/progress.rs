@@ -16,8 +16,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// `total` 0 means unknown: a spinner, and a plain line every 10,000.
     pub fn new(what: &'static str, total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
+            if total == 0 {
+                let bar = ProgressBar::new_spinner();
+                bar.set_message(what);
+                return bar;
+            }
             let style = ProgressStyle::with_template(
                 "{spinner} {msg} {pos}/{len} [{bar:30}] {per_sec} eta {eta}",
             )
@@ -32,7 +38,7 @@ impl Progress {
             what,
             total,
             done: 0,
-            next_line: total / 10,
+            next_line: if total == 0 { 10_000 } else { total / 10 },
         }
     }
 
@@ -40,9 +46,14 @@ impl Progress {
         self.done += n;
         match &self.bar {
             Some(bar) => bar.inc(n),
-            None if self.done >= self.next_line && self.done < self.total => {
+            None if self.done >= self.next_line && (self.total == 0 || self.done < self.total) => {
                 eprintln!("{} {}/{}", self.what, self.done, self.total);
-                self.next_line = self.done + (self.total / 10).max(1);
+                self.next_line = self.done
+                    + if self.total == 0 {
+                        10_000
+                    } else {
+                        (self.total / 10).max(1)
+                    };
             }
             None => {}
         }

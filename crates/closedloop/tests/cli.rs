@@ -47,6 +47,7 @@ fn serve(dir: &Path) -> (Server, String) {
         .current_dir(dir)
         .env_remove("CLOSEDLOOP_DATABASE_URL")
         .env("CLOSEDLOOP_ADMIN_PASSWORD", "first-admin-pw")
+        .env("CLOSEDLOOP_TRIAGE_RELOAD_SECONDS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -556,4 +557,124 @@ fn ingest_email_threads_participants_only_and_quarantines_garbage() {
     let t = get(format!("/api/v1/tickets/{number}"));
     assert_eq!(t["channel"], "email");
     assert_eq!(t["title"], "订单扣款两次");
+}
+
+#[test]
+fn triage_learns_from_corrections_retrains_and_reclassifies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, url) = serve(dir.path());
+    let out = closedloop(
+        dir.path(),
+        &["token", "create", "--email", "admin@closedloop.local"],
+        None,
+    );
+    let token = last_line(&out);
+    let client = reqwest::blocking::Client::new();
+    let health = || -> serde_json::Value {
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .expect("healthz")
+            .json()
+            .expect("json")
+    };
+    assert_eq!(health()["triage_model"], 0, "the built-in model at first");
+
+    // Agents correct what triage decided: each correction is kept as an example.
+    for i in 0..12 {
+        let created: serde_json::Value = client
+            .post(format!("{url}/api/v1/tickets"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"channel": "web", "description": format!("请帮我开具第{i}张增值税发票，抬头写公司名称")}))
+            .send()
+            .expect("post")
+            .json()
+            .expect("json");
+        let number = created["number"].as_str().expect("number");
+        let r = client
+            .patch(format!("{url}/api/v1/tickets/{number}"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"category": if created["category"] == "payment" { "consultation" } else { "payment" }}))
+            .send()
+            .expect("patch");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+
+    let out = closedloop(dir.path(), &["triage", "retrain", "--force"], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("+ 12 agents' corrections"), "{stdout}");
+    assert!(
+        stdout.contains("before (model in use, version 0): accuracy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("after (retrained): accuracy"), "{stdout}");
+    assert!(stdout.contains("installed model version 1"), "{stdout}");
+    // The running server switches without a restart.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while health()["triage_model"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "server never switched: {}",
+            health()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A received ticket filed under the wrong category is re-read; a handled one is left alone.
+    let csv = "id,created_at,description,category,status\n\
+        R-1,2026-01-05,快递三天了还没到，物流信息一直不更新,suggestion,received\n\
+        R-2,2026-01-05,快递五天了还没到，物流信息一直不更新,suggestion,in_progress\n";
+    std::fs::write(dir.path().join("old.csv"), csv).expect("write");
+    let out = closedloop(dir.path(), &["import", "old.csv"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = closedloop(
+        dir.path(),
+        &["triage", "reclassify", "--since", "2026-01-01"],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("suggestion -> logistics: 1"), "{stdout}");
+    assert!(stdout.contains("already handled (left): 1"), "{stdout}");
+    assert!(stdout.contains("nothing written"), "{stdout}");
+    let out = closedloop(
+        dir.path(),
+        &["triage", "reclassify", "--since", "2026-01-01", "--apply"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 1"));
+    let list: serde_json::Value = client
+        .get(format!(
+            "{url}/api/v1/tickets?created_to=2026-02-01T00:00:00Z"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let items = list["items"].as_array().expect("items");
+    let received = items
+        .iter()
+        .find(|t| t["status"] == "received")
+        .expect("R-1");
+    assert_eq!(received["category"], "logistics");
+    assert_eq!(received["department"], "logistics");
+    let handled = items
+        .iter()
+        .find(|t| t["status"] == "in_progress")
+        .expect("R-2");
+    assert_eq!(handled["category"], "suggestion");
 }

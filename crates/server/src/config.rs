@@ -55,6 +55,10 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How far a webhook's `X-Closedloop-Timestamp` may be from now, either way.
     pub webhook_max_skew_seconds: u64,
+    /// How often each instance looks for a newly trained triage model (`closedloop triage retrain`).
+    pub triage_reload_seconds: u64,
+    /// Pair score (0-1) above which a new ticket is registered as a duplicate of an open one.
+    pub duplicate_threshold: f32,
     /// Limits on the public (unauthenticated) endpoints.
     pub rate_limit: RateLimitConfig,
 }
@@ -111,6 +115,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             trust_forwarded_for: false,
             webhook_max_skew_seconds: 300,
+            triage_reload_seconds: 10,
+            duplicate_threshold: 0.9,
             rate_limit: RateLimitConfig::default(),
         }
     }
@@ -129,6 +135,8 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "trust_forwarded_for",
     "webhook_max_skew_seconds",
+    "triage_reload_seconds",
+    "duplicate_threshold",
     "rate_limit.login_per_minute",
     "rate_limit.login_burst",
     "rate_limit.public_per_minute",
@@ -224,6 +232,12 @@ impl Config {
         }
         if !(1..=24 * 90).contains(&self.session_ttl_hours) {
             return bad("session_ttl_hours", "must be between 1 and 2160");
+        }
+        if !(0.5..=1.0).contains(&self.duplicate_threshold) {
+            return bad("duplicate_threshold", "must be between 0.5 and 1.0");
+        }
+        if !(1..=3_600).contains(&self.triage_reload_seconds) {
+            return bad("triage_reload_seconds", "must be between 1 and 3600");
         }
         if !(1..=86_400).contains(&self.webhook_max_skew_seconds) {
             return bad("webhook_max_skew_seconds", "must be between 1 and 86400");

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod duplicates;
 pub mod error;
 pub mod http;
 pub mod rate_limit;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     pub limits: Arc<rate_limit::Limits>,
     pub triage: Arc<triage::Engine>,
+    pub duplicates: Arc<duplicates::Duplicates>,
 }
 
 /// The first administrator made on a fresh database; `password` is set when it was generated
@@ -92,6 +94,7 @@ impl App {
         let state = AppState {
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
+            duplicates: Arc::new(duplicates::Duplicates::new(config.duplicate_threshold)),
             config: Arc::new(config),
             clock,
             tokens: Arc::default(),
@@ -122,11 +125,42 @@ impl App {
         let router = self
             .router()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let reload = tokio::spawn(reload_triage(self.state.clone()));
+        let index = tokio::spawn(index_open_tickets(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        reload.abort();
+        index.abort();
         self.store.close().await;
         result
+    }
+}
+
+/// Keeps the triage engine on the newest retrained model: `closedloop triage retrain` stores
+/// it in the database, so every instance on that database picks it up without a restart.
+async fn reload_triage(state: AppState) {
+    let every = std::time::Duration::from_secs(state.config.triage_reload_seconds);
+    loop {
+        if let Err(error) = state.triage.refresh(state.store.as_ref()).await {
+            tracing::warn!(%error, "cannot look for a retrained triage model");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn index_open_tickets(state: AppState) {
+    let started = std::time::Instant::now();
+    let engine = state.triage.current();
+    match state.duplicates.load(&engine, state.store.as_ref()).await {
+        Ok(n) => tracing::info!(
+            tickets = n,
+            seconds = started.elapsed().as_secs_f32(),
+            "duplicate index ready"
+        ),
+        Err(error) => {
+            tracing::error!(%error, "cannot build the duplicate index; duplicates are not detected")
+        }
     }
 }
 

@@ -6,39 +6,83 @@
 //! there is never a committed ticket that has not been triaged, and no queue to lose. It costs
 //! ~0.05-0.1 ms of CPU a ticket (BENCHMARKS.md).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{OnceLock, RwLock};
 
-use closedloop_domain::Priority;
-use closedloop_store::NewTicket;
-use closedloop_triage::{TicketText, Triage, TriageError, Verdict};
+use base64::Engine as _;
+
+use closedloop_domain::{Category, Channel, Description, Priority, Title};
+use closedloop_store::{NewTicket, Store, StoreError, TriageHints};
+use closedloop_triage::{Models, TicketText, Triage, TriageError, Verdict};
 use serde_json::json;
 
-/// The engine in use; `replace` swaps in a retrained one without a restart.
-pub struct Engine(RwLock<Triage>);
+/// The engine in use; `refresh` swaps in a retrained one without a restart.
+pub struct Engine {
+    current: RwLock<Triage>,
+    /// Version of the stored model in use (0: the built-in seed models).
+    version: AtomicI64,
+}
 
 impl Engine {
     /// The engine trained on the built-in seed examples. Building it takes a few hundred
     /// milliseconds, so one is built per process and shared (it is immutable).
     pub fn seed() -> Result<Engine, TriageError> {
         static SEED: OnceLock<Triage> = OnceLock::new();
-        if let Some(t) = SEED.get() {
-            return Ok(Engine(RwLock::new(t.clone())));
-        }
-        let t = Triage::new()?;
-        Ok(Engine(RwLock::new(SEED.get_or_init(|| t).clone())))
+        let t = match SEED.get() {
+            Some(t) => t.clone(),
+            None => {
+                let t = Triage::new()?;
+                SEED.get_or_init(|| t).clone()
+            }
+        };
+        Ok(Engine {
+            current: RwLock::new(t),
+            version: AtomicI64::new(0),
+        })
     }
 
     pub fn current(&self) -> Triage {
-        match self.0.read() {
+        match self.current.read() {
             Ok(t) => t.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    pub fn replace(&self, next: Triage) {
-        match self.0.write() {
-            Ok(mut t) => *t = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Switches to the newest stored model if there is a newer one than in use. A model that
+    /// does not load is skipped (logged) and the engine keeps what it has.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, StoreError> {
+        let Some((version, encoded)) = store.newer_triage_model(self.version()).await? else {
+            return Ok(false);
+        };
+        let loaded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| Models::from_bytes(&bytes).map_err(|e| e.to_string()))
+            .and_then(|models| {
+                let now = self.current();
+                now.with(now.config().clone(), models)
+                    .map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(next) => {
+                match self.current.write() {
+                    Ok(mut t) => *t = next,
+                    Err(poisoned) => *poisoned.into_inner() = next,
+                }
+                self.version.store(version, Ordering::Release);
+                tracing::info!(version, "switched to a retrained triage model");
+                Ok(true)
+            }
+            Err(error) => {
+                // Remember it so a broken model is not decoded again every few seconds.
+                self.version.store(version, Ordering::Release);
+                tracing::error!(version, %error, "stored triage model does not load; keeping the current one");
+                Ok(false)
+            }
         }
     }
 }
@@ -71,21 +115,75 @@ pub fn apply(engine: &Triage, new: &mut NewTicket) -> Verdict {
         new.impact_scope = Some(verdict.impact.scope);
         applied.push("impact_scope");
     }
-    new.triage = Some(
-        json!({
-            "applied": applied,
-            "category": verdict.category,
-            "nature": verdict.nature,
-            "needs_review": verdict.needs_review,
-            "priority": verdict.priority,
-            "urgent": verdict.urgent,
-            "sentiment": verdict.sentiment,
-            "impact": verdict.impact,
-            "language": verdict.language,
-            "keywords": verdict.keywords,
-            "reasons": verdict.reasons,
-        })
-        .to_string(),
-    );
+    new.triage = Some(record(&verdict, &applied));
     verdict
+}
+
+/// The same reading for a ticket opened outside the ticket API (a webhook's first message).
+pub fn hints(
+    engine: &Triage,
+    title: Option<&Title>,
+    description: &Description,
+    has_category: bool,
+) -> TriageHints {
+    let mut scratch = NewTicket {
+        channel: Channel::Chat,
+        title: title.cloned(),
+        description: description.clone(),
+        evidence: Vec::new(),
+        order_number: None,
+        expected_resolution: None,
+        region: None,
+        // Only whether one was given matters here.
+        category: has_category
+            .then(|| Category::parse("category", "given"))
+            .and_then(Result::ok),
+        nature: None,
+        priority: None,
+        severity: None,
+        impact_scope: None,
+        department: None,
+        requester_email: None,
+        requester_ip: None,
+        requester_user_agent: None,
+        suggested_category: None,
+        triage: None,
+        duplicate_of: None,
+    };
+    apply(engine, &mut scratch);
+    TriageHints {
+        suggested_category: scratch.suggested_category,
+        priority: scratch.priority,
+        impact_scope: scratch.impact_scope,
+        record: scratch.triage,
+    }
+}
+
+/// The verdict as the timeline keeps it, with what it changed on the ticket.
+pub fn record(verdict: &Verdict, applied: &[&str]) -> String {
+    json!({
+        "applied": applied,
+        "category": verdict.category,
+        "nature": verdict.nature,
+        "needs_review": verdict.needs_review,
+        "priority": verdict.priority,
+        "urgent": verdict.urgent,
+        "sentiment": verdict.sentiment,
+        "impact": verdict.impact,
+        "language": verdict.language,
+        "keywords": verdict.keywords,
+        "reasons": verdict.reasons,
+    })
+    .to_string()
+}
+
+/// Adds the duplicate finding to the verdict the timeline keeps.
+pub fn note_duplicate(new: &mut NewTicket, m: &crate::duplicates::Match) {
+    let mut record: serde_json::Value = new
+        .triage
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_else(|| json!({}));
+    record["duplicate_of"] = json!({"ticket": m.number, "score": m.score});
+    new.triage = Some(record.to_string());
 }

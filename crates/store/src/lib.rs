@@ -104,6 +104,34 @@ pub trait Store: Send + Sync + 'static {
     /// Tickets whose `import_key` was written before are skipped, so an import can be re-run.
     async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome>;
 
+    // --- duplicate detection ---
+    /// Open tickets (id, description) after `after_id`, for the duplicate index.
+    async fn open_ticket_texts(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, String)>>;
+    /// Those of `ids` still open: (id, number, description).
+    async fn open_tickets_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, TicketNumber, String)>>;
+
+    // --- triage learning ---
+    /// Agents' corrections of one kind (`category`, `priority`, `duplicate`): (label, text).
+    async fn triage_examples(&self, kind: &str) -> Result<Vec<(String, String)>>;
+    /// Stores a retrained model (base64) with its report (JSON); returns its version.
+    async fn save_triage_model(&self, model: &str, report: &str) -> Result<i64>;
+    /// The newest model if it is newer than version `than`.
+    async fn newer_triage_model(&self, than: i64) -> Result<Option<(i64, String)>>;
+    /// Tickets created since `since`, by id after `after_id`, for re-classification.
+    async fn triage_candidates(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<TriageCandidate>>;
+    /// Sets a new category (re-routed) on a ticket still `received`; false when it was left.
+    async fn reclassify(
+        &self,
+        ticket_id: i64,
+        category: &closedloop_domain::Category,
+        verdict: &str,
+    ) -> Result<bool>;
+
     // --- mail intake ---
     /// Threads the message onto the ticket it answers when its sender may add to that ticket,
     /// otherwise opens a ticket; auto-generated mail opens nothing. A message seen before is
@@ -131,6 +159,18 @@ pub trait Store: Send + Sync + 'static {
         source: &WebhookCredentials,
         message: WebhookMessage,
     ) -> Result<WebhookOutcome>;
+}
+
+/// A stored ticket as re-classification reads it.
+#[derive(Debug, Clone)]
+pub struct TriageCandidate {
+    pub id: i64,
+    pub number: TicketNumber,
+    pub title: String,
+    pub description: String,
+    pub category: Option<closedloop_domain::Category>,
+    pub status: closedloop_domain::Status,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A client-chosen key that makes ticket creation safe to retry, with a digest of the request

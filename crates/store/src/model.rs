@@ -138,6 +138,19 @@ pub struct NewTicket {
     pub suggested_category: Option<Category>,
     /// The triage verdict (JSON), written as a staff-only timeline entry with the ticket.
     pub triage: Option<String>,
+    /// An open ticket this one repeats (found by duplicate detection): it is registered as its
+    /// duplicate rather than as a ticket of its own to handle.
+    pub duplicate_of: Option<TicketNumber>,
+}
+
+/// What triage read from a text, for tickets opened outside the ticket API (webhooks).
+#[derive(Debug, Clone, Default)]
+pub struct TriageHints {
+    pub suggested_category: Option<Category>,
+    pub priority: Option<Priority>,
+    pub impact_scope: Option<ImpactScope>,
+    /// The verdict for the timeline (JSON).
+    pub record: Option<String>,
 }
 
 /// Field edits: `None` leaves a field as it is, `Some(None)` clears a clearable one.
@@ -256,6 +269,8 @@ pub struct TicketFilter {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    /// The cluster of duplicates of this ticket.
+    pub duplicate_of: Option<TicketNumber>,
     pub cursor: Option<Cursor>,
     pub limit: u32,
 }

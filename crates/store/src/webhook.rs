@@ -59,6 +59,8 @@ pub struct WebhookMessage {
     pub requester_email: Option<String>,
     pub title: Option<Title>,
     pub category: Option<Category>,
+    /// What triage read from the text; used if the message opens a ticket.
+    pub triage: crate::TriageHints,
 }
 
 /// Where a message went.

@@ -12,6 +12,8 @@ pub struct Health {
     /// `ok`, or `unavailable` when the database does not answer.
     status: &'static str,
     database: &'static str,
+    /// Version of the retrained triage model in use; 0 for the built-in one.
+    triage_model: i64,
 }
 
 /// Liveness and database reachability.
@@ -24,6 +26,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
             Json(Health {
                 status: "ok",
                 database: "ok",
+                triage_model: state.triage.version(),
             }),
         ),
         Err(e) => {
@@ -33,6 +36,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
                 Json(Health {
                     status: "unavailable",
                     database: "unreachable",
+                    triage_model: state.triage.version(),
                 }),
             )
         }

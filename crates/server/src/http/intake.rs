@@ -158,7 +158,13 @@ pub async fn webhook(
         .check(&credentials.source.id, Instant::now())
         .map_err(|retry_after| Refused::Limited(RateLimited { retry_after }))?;
 
-    let message = to_message(parse::<IntakeMessage>(&body)?)?;
+    let mut message = to_message(parse::<IntakeMessage>(&body)?)?;
+    message.triage = crate::triage::hints(
+        &state.triage.current(),
+        message.title.as_ref(),
+        &message.body,
+        message.category.is_some(),
+    );
     let outcome = state.store.webhook_intake(&credentials, message).await?;
     tracing::info!(source = %credentials.source.name, ticket = %outcome.ticket,
         threaded = outcome.threaded, replay = outcome.replay, "webhook message");
@@ -229,5 +235,6 @@ fn to_message(m: IntakeMessage) -> Result<WebhookMessage, ApiError> {
             .as_deref()
             .map(|c| Category::parse("category", c))
             .transpose()?,
+        triage: Default::default(),
     })
 }

@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 
+use closedloop_triage::TicketText;
+
 use super::json::RawJson;
 use super::{ApiJson, valid_email};
 use crate::AppState;
@@ -135,6 +137,7 @@ impl CreateTicket {
             requester_user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
             suggested_category: None,
             triage: None,
+            duplicate_of: None,
         })
     }
 }
@@ -192,11 +195,35 @@ pub async fn create_ticket(
         )
     };
     let mut new = input.into_new(&actor, ip, user_agent)?;
-    crate::triage::apply(&state.triage.current(), &mut new);
+    let engine = state.triage.current();
+    crate::triage::apply(&engine, &mut new);
+    let text = TicketText {
+        title: None,
+        description: new.description.as_str(),
+    };
+    if let Some(m) = state
+        .duplicates
+        .find(&engine, state.store.as_ref(), text)
+        .await?
+    {
+        crate::triage::note_duplicate(&mut new, &m);
+        new.duplicate_of = Some(m.number);
+    }
+    let description = new.description.clone();
     let (ticket, created) = state
         .store
         .create_ticket(&actor.0, new, idempotency)
         .await?;
+    if created && ticket.duplicate_of.is_none() {
+        state.duplicates.add(
+            &engine,
+            ticket.id,
+            TicketText {
+                title: None,
+                description: description.as_str(),
+            },
+        );
+    }
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -232,6 +259,8 @@ pub struct ListQuery {
     created_to: Option<String>,
     /// Words in the title or description, or a ticket number.
     q: Option<String>,
+    /// A ticket number: the duplicates registered against it (its cluster).
+    duplicate_of: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1-200, default 50.
@@ -299,6 +328,19 @@ impl ListQuery {
                 .map(|v| parse_time("created_to", v))
                 .transpose()?,
             q: self.q.map(|q| q.chars().take(200).collect()),
+            duplicate_of: self
+                .duplicate_of
+                .as_deref()
+                .map(|n| {
+                    n.parse::<TicketNumber>().map_err(|_| {
+                        ApiError::invalid(
+                            "duplicate_of",
+                            "invalid_number",
+                            "use a ticket number like FB-20261122-000042",
+                        )
+                    })
+                })
+                .transpose()?,
             cursor: match self.cursor.as_deref() {
                 None => None,
                 Some(c) => Some(Cursor::decode(c).ok_or_else(|| {

@@ -214,6 +214,11 @@ impl SqlStore {
             )
             .await?;
         }
+        for (_, field, _, new) in &c.entries {
+            if let (&("category" | "priority"), Some(label)) = (field, new) {
+                learn(&mut tx, &t, field, label, actor.user_id, now_ms).await?;
+            }
+        }
         if let Some(codes) = coordinators {
             replace_coordinators(&mut tx, &t, codes, department_id_now, actor.user_id, now_ms)
                 .await?;
@@ -266,6 +271,15 @@ impl SqlStore {
                 ));
             }
             sql.push(", duplicate_of = ").bind(Arg::Int(master.id));
+            learn(
+                &mut tx,
+                &t,
+                "duplicate",
+                master.number.as_str(),
+                actor.user_id,
+                now_ms,
+            )
+            .await?;
         }
         let m = lifecycle::milestones(req.action, to);
         if m.set_accepted && t.accepted_at.is_none() {
@@ -502,5 +516,30 @@ async fn replace_coordinators(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Keeps an agent's correction as a labelled example for `closedloop triage retrain`, with the
+/// text as it was when the agent judged it.
+async fn learn(
+    conn: &mut AnyConnection,
+    t: &Ticket,
+    kind: &str,
+    label: &str,
+    actor_id: i64,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO triage_examples (ticket_id, kind, label, text, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(t.id)
+    .bind(kind)
+    .bind(label)
+    .bind(format!("{}\n{}", t.title, t.description))
+    .bind(actor_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -46,6 +46,8 @@ pub(crate) struct Pending {
     pub coordinators: Vec<i64>,
     pub idempotency: Option<IdempotencyKey>,
     pub triage: Option<String>,
+    /// (id, number) of the open ticket this one repeats.
+    pub duplicate_of: Option<(i64, String)>,
 }
 
 struct Job {
@@ -135,7 +137,7 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
     let mut sql = Sql::new(
         "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
          title_generated, description, evidence, order_number, expected_resolution, region, category, nature, \
-         priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by) VALUES ",
+         priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by, duplicate_of) VALUES ",
     );
     let mut numbers = Vec::with_capacity(batch.len());
     for (i, t) in batch.iter().enumerate() {
@@ -180,12 +182,18 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
             .bind(Arg::Text(t.impact_scope.into()))
             .push(", ")
             .bind(Arg::Int(t.department_id))
-            .push(", 'received', ")
+            .push(if t.duplicate_of.is_some() {
+                ", 'duplicate', "
+            } else {
+                ", 'received', "
+            })
             .bind(Arg::Int(at))
             .push(", ")
             .bind(Arg::Int(at))
             .push(", ")
             .bind(Arg::Int(t.actor_id))
+            .push(", ")
+            .opt_int(t.duplicate_of.as_ref().map(|d| d.0))
             .push(")");
         numbers.push(number);
     }
@@ -246,6 +254,18 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
             .push(")");
     }
     for (t, id) in batch.iter().zip(&ids) {
+        if let Some((_, master)) = &t.duplicate_of {
+            timeline
+                .push(", (")
+                .bind(Arg::Int(*id))
+                .push(", 'status_changed', 1, NULL, ")
+                .bind(Arg::Text(format!(
+                    "The same as {master}, which is being handled."
+                )))
+                .push(", 'status', 'duplicate', ")
+                .bind(Arg::Int(to_ms(t.at)))
+                .push(")");
+        }
         if let Some(verdict) = &t.triage {
             timeline
                 .push(", (")

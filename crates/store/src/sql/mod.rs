@@ -3,6 +3,7 @@
 mod bulk;
 mod changes;
 mod committer;
+mod learning;
 mod mail;
 mod people;
 mod routing;
@@ -437,6 +438,40 @@ impl crate::Store for SqlStore {
     }
     async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<crate::BulkOutcome> {
         self.bulk_insert_impl(tickets).await
+    }
+    async fn open_ticket_texts(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, String)>> {
+        self.open_ticket_texts_impl(after_id, limit).await
+    }
+    async fn open_tickets_by_id(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, closedloop_domain::TicketNumber, String)>> {
+        self.open_tickets_by_id_impl(ids).await
+    }
+    async fn triage_examples(&self, kind: &str) -> Result<Vec<(String, String)>> {
+        self.triage_examples_impl(kind).await
+    }
+    async fn save_triage_model(&self, model: &str, report: &str) -> Result<i64> {
+        self.save_triage_model_impl(model, report).await
+    }
+    async fn newer_triage_model(&self, than: i64) -> Result<Option<(i64, String)>> {
+        self.newer_triage_model_impl(than).await
+    }
+    async fn triage_candidates(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::TriageCandidate>> {
+        self.triage_candidates_impl(since, after_id, limit).await
+    }
+    async fn reclassify(
+        &self,
+        ticket_id: i64,
+        category: &closedloop_domain::Category,
+        verdict: &str,
+    ) -> Result<bool> {
+        self.reclassify_impl(ticket_id, category, verdict).await
     }
     async fn ingest_mail(&self, mail: crate::InboundMail) -> Result<crate::MailOutcome> {
         self.ingest_mail_impl(mail).await

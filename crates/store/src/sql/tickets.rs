@@ -70,6 +70,10 @@ impl SqlStore {
         }
         let now = from_ms(to_ms(self.clock.now()));
         let route = self.route(new).await?;
+        let master = match &new.duplicate_of {
+            Some(n) => Some((self.ticket_id(n).await?, n.clone())),
+            None => None,
+        };
         let requester = match (&new.requester_email, actor.role) {
             (_, Role::Customer) => Some((actor.user_id, actor.name.clone())),
             (Some(email), _) => Some(self.customer(email, to_ms(now)).await?),
@@ -88,7 +92,11 @@ impl SqlStore {
             id: 0,
             number: TicketNumber::new(now.date_naive(), 1),
             channel: new.channel,
-            status: Status::Received,
+            status: if master.is_some() {
+                Status::Duplicate
+            } else {
+                Status::Received
+            },
             title,
             title_generated,
             description: new.description.as_str().to_owned(),
@@ -109,7 +117,7 @@ impl SqlStore {
             requester_name: requester.map(|r| r.1),
             requester_ip: new.requester_ip.clone().filter(|_| anonymous),
             requester_user_agent: new.requester_user_agent.clone().filter(|_| anonymous),
-            duplicate_of: None,
+            duplicate_of: master.as_ref().map(|m| m.1.clone()),
             created_at: now,
             updated_at: now,
             first_response_at: None,
@@ -143,6 +151,7 @@ impl SqlStore {
                 coordinators: route.coordinators,
                 idempotency: idem.cloned(),
                 triage: new.triage.clone(),
+                duplicate_of: master.map(|m| (m.0, m.1.as_str().to_owned())),
             })
             .await?;
         // The answer is what was written, so it is not read back: one query less per ticket.
@@ -150,6 +159,14 @@ impl SqlStore {
         ticket.id = id;
         ticket.number = number;
         Ok((ticket, true))
+    }
+
+    async fn ticket_id(&self, number: &TicketNumber) -> Result<i64> {
+        sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1")
+            .bind(number.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::invalid("duplicate_of", "unknown_ticket", "no such ticket"))
     }
 
     /// The customer account (id, name) for an address staff typed in, created on first use.
@@ -259,6 +276,11 @@ impl SqlStore {
                 sql.push(" AND t.assignee_id IS NULL");
             }
             None => {}
+        }
+        if let Some(n) = &f.duplicate_of {
+            sql.push(" AND t.duplicate_of = (SELECT id FROM tickets WHERE number = ")
+                .bind(Arg::Text(n.as_str().to_owned()))
+                .push(")");
         }
         if let Some(c) = f.channel {
             sql.push(" AND t.channel = ")

@@ -303,16 +303,17 @@ impl SqlStore {
             region: None,
             category: m.category.clone(),
             nature: None,
-            priority: None,
+            priority: m.triage.priority,
             severity: None,
-            impact_scope: None,
+            impact_scope: m.triage.impact_scope,
             department: None,
             requester_email: m.requester_email.clone(),
             // The source system's address is not the user's; there is nothing to record.
             requester_ip: None,
             requester_user_agent: None,
-            suggested_category: None,
-            triage: None,
+            suggested_category: m.triage.suggested_category.clone(),
+            triage: m.triage.record.clone(),
+            duplicate_of: None,
         };
         let key = IdempotencyKey {
             key: format!("webhook-thread:{generation}:{}", m.thread),

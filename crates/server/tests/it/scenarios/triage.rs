@@ -1,3 +1,4 @@
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, spawn};
@@ -99,4 +100,64 @@ pub async fn triage_never_overrides_people_and_defers_when_unsure(backend: Backe
     )
     .expect("verdict");
     assert_eq!(verdict["needs_review"], true);
+}
+
+/// The same problem reported again by someone else is registered as a duplicate of the open
+/// ticket and points to it; a different problem is not; agents see the cluster.
+pub async fn repeated_reports_become_duplicates_of_the_open_ticket(backend: Backend) {
+    let app = spawn(backend).await;
+    let first = app.user("wu@example.cn", "customer", &[]).await;
+    let second = app.user("zheng@example.cn", "customer", &[]).await;
+    let text = "APP 升级到 5.2 版本以后，首页一打开就闪退，重装也没有用。";
+    let master = app
+        .create(&first, json!({"channel": "widget", "description": text}))
+        .await;
+
+    let again = app
+        .post(
+            &second,
+            "/api/v1/tickets",
+            json!({"channel": "web", "description": text}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.str("status"), "duplicate", "{}", again.body);
+    assert_eq!(
+        again.str("duplicate_of"),
+        master,
+        "the user is pointed to it"
+    );
+    let dup = again.str("number");
+
+    let other = app
+        .post(
+            &second,
+            "/api/v1/tickets",
+            json!({"channel": "web", "description": "退款申请提交三天了还没有到账，请尽快处理。"}),
+        )
+        .await;
+    assert_eq!(other.str("status"), "received", "{}", other.body);
+
+    let cluster = app
+        .get(
+            &app.admin,
+            &format!("/api/v1/tickets?duplicate_of={master}"),
+        )
+        .await;
+    let items = cluster.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", cluster.body);
+    assert_eq!(items[0]["number"].as_str(), Some(dup.as_str()));
+    let verdict = triaged(
+        &app.get(&app.admin, &format!("/api/v1/tickets/{dup}/timeline"))
+            .await
+            .body,
+    )
+    .expect("verdict");
+    assert_eq!(
+        verdict["duplicate_of"]["ticket"].as_str(),
+        Some(master.as_str())
+    );
+    // The second customer sees their own ticket, not the first customer's.
+    let r = app.get(&second, &format!("/api/v1/tickets/{master}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

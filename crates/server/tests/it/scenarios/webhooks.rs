@@ -122,6 +122,10 @@ pub async fn webhook_messages_of_one_thread_become_one_ticket(backend: Backend) 
     assert!(description.contains("王小明 (wxid_42)"), "{description}");
     assert_eq!(ticket.body["requester_id"], Value::Null, "anonymous");
     let entries = timeline(&app, &number).await;
+    assert!(
+        entries.iter().any(|e| e["kind"] == "triaged"),
+        "the opening message is triaged like any new ticket: {entries:?}"
+    );
     let replies = replies(&entries);
     assert_eq!(replies.len(), 2, "{entries:?}");
     assert!(replies.iter().all(|e| e["public"] == true));

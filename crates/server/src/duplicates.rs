@@ -1,0 +1,107 @@
+//! Duplicate detection at intake: the triage engine's MinHash index over the open tickets,
+//! kept in memory by each instance (266 bytes a ticket; rebuilt from the database at start),
+//! and the pair scorer to confirm a candidate before a ticket is registered as a duplicate.
+//! Descriptions are compared, not titles: most titles are made from their description, and a
+//! generated title repeated in front of it would make the same text look different.
+
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use closedloop_domain::TicketNumber;
+use closedloop_store::{Store, StoreError};
+use closedloop_triage::{DuplicateIndex, IndexOptions, TicketText, Triage};
+
+/// A registered ticket the new one repeats.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub number: TicketNumber,
+    pub score: f32,
+}
+
+pub struct Duplicates {
+    index: RwLock<DuplicateIndex>,
+    ready: AtomicBool,
+    threshold: f32,
+}
+
+impl Duplicates {
+    pub fn new(threshold: f32) -> Self {
+        Self {
+            index: RwLock::new(DuplicateIndex::new(IndexOptions::default())),
+            ready: AtomicBool::new(false),
+            threshold,
+        }
+    }
+
+    /// Indexes every open ticket. The service answers meanwhile; until this is done, new
+    /// tickets are not checked (a million tickets take ~20 s on two cores).
+    pub async fn load(&self, engine: &Triage, store: &dyn Store) -> Result<usize, StoreError> {
+        let mut after = 0;
+        let mut loaded = 0;
+        loop {
+            let page = store.open_ticket_texts(after, 5_000).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            let Ok(mut index) = self.index.write() else {
+                break;
+            };
+            for (id, text) in &page {
+                engine.index_ticket(
+                    &mut index,
+                    *id as u64,
+                    TicketText {
+                        title: None,
+                        description: text,
+                    },
+                );
+            }
+            loaded += page.len();
+        }
+        self.ready.store(true, Ordering::Release);
+        Ok(loaded)
+    }
+
+    /// The open ticket this text repeats, if the pair scorer is sure enough.
+    pub async fn find(
+        &self,
+        engine: &Triage,
+        store: &dyn Store,
+        ticket: TicketText<'_>,
+    ) -> Result<Option<Match>, StoreError> {
+        if !self.ready.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let candidates: Vec<i64> = match self.index.read() {
+            Ok(index) => index
+                .query(engine.nlp(), &joined(ticket), 8)
+                .into_iter()
+                .map(|c| c.id as i64)
+                .collect(),
+            Err(_) => return Ok(None),
+        };
+        let text = joined(ticket);
+        let best = store
+            .open_tickets_by_id(&candidates)
+            .await?
+            .into_iter()
+            .map(|(_, number, other)| Match {
+                score: engine.score_pair(&text, &other),
+                number,
+            })
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        Ok(best.filter(|m| m.score >= self.threshold))
+    }
+
+    pub fn add(&self, engine: &Triage, id: i64, ticket: TicketText<'_>) {
+        if let Ok(mut index) = self.index.write() {
+            engine.index_ticket(&mut index, id as u64, ticket);
+        }
+    }
+}
+
+fn joined(t: TicketText<'_>) -> String {
+    match t.title {
+        Some(title) => format!("{title}\n{}", t.description),
+        None => t.description.to_owned(),
+    }
+}
