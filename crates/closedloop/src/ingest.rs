@@ -6,10 +6,10 @@
 //! `<data_dir>/quarantine/` and its outcome recorded. It never panics, whatever the input.
 
 use std::io::Read;
-use std::path::Path;
 
 use closedloop_domain::{Channel, Description, TicketNumber, Title};
 use closedloop_mail::{AutoPolicy, Inbound};
+use closedloop_server::Config;
 use closedloop_server::triage::Engine;
 use closedloop_store::{InboundMail, MailOutcome, NewTicket, SqlStore, Store};
 use sha2::{Digest, Sha256};
@@ -17,7 +17,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::{CliError, CliResult};
 
-pub async fn run(store: &SqlStore, data_dir: &Path) -> CliResult<String> {
+pub async fn run(store: &SqlStore, config: &Config) -> CliResult<String> {
+    let data_dir = config.data_dir.as_path();
     let policy = AutoPolicy::default();
     let mut raw = Vec::new();
     // One byte past the limit is enough to know it is too large.
@@ -39,14 +40,15 @@ pub async fn run(store: &SqlStore, data_dir: &Path) -> CliResult<String> {
             return Err(CliError(format!("quarantined: {e}")));
         }
     };
-    let mail = inbound(message, &digest)?;
+    let engine = Engine::configured(config).map_err(CliError)?;
+    let mail = inbound(message, &digest, &engine)?;
     Ok(match store.ingest_mail(mail).await? {
         MailOutcome::Created(n) | MailOutcome::Threaded(n) => n.as_str().to_owned(),
         MailOutcome::Ignored { rule } => format!("ignored: {rule}"),
     })
 }
 
-fn inbound(m: Inbound, digest: &str) -> CliResult<InboundMail> {
+fn inbound(m: Inbound, digest: &str, engine: &Engine) -> CliResult<InboundMail> {
     let text = clean(&m.text);
     let subject = clean(&m.subject);
     let body = [text.as_str(), subject.as_str()]
@@ -93,7 +95,6 @@ fn inbound(m: Inbound, digest: &str) -> CliResult<InboundMail> {
         triage: None,
         duplicate_of: None,
     };
-    let engine = Engine::seed().map_err(|e| CliError(format!("triage: {e}")))?;
     closedloop_server::triage::apply(&engine.current(), &mut ticket);
     Ok(InboundMail {
         message_id: m.message_id.unwrap_or_else(|| format!("sha256:{digest}")),

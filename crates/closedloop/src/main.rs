@@ -157,6 +157,9 @@ enum TriageCommand {
         #[arg(long)]
         test: std::path::PathBuf,
     },
+    /// Print the triage settings in use (thresholds, keyword rules) as TOML: a starting point
+    /// for the file named by `triage_config`.
+    Config,
     /// Retrain the category model on the built-in examples plus every category agents
     /// corrected; reports before/after on a held-out split and installs the new model (running
     /// servers switch to it without a restart) unless it scores lower.
@@ -319,21 +322,29 @@ async fn run(command: Command, config: Config) -> CliResult {
         }
         Command::IngestEmail => {
             let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = ingest::run(&store, &config.data_dir).await;
+            let result = ingest::run(&store, &config).await;
             store.close().await;
             println!("{}", result?);
             Ok(())
         }
+        Command::Triage(TriageCommand::Config) => {
+            let engine =
+                closedloop_server::triage::Engine::configured(&config).map_err(CliError)?;
+            let text = toml::to_string_pretty(engine.current().config())
+                .map_err(|e| CliError(format!("cannot print the settings: {e}")))?;
+            print!("{text}");
+            Ok(())
+        }
         Command::Triage(TriageCommand::Retrain { holdout, force }) => {
             let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = triage_cmd::retrain(&store, holdout, force).await;
+            let result = triage_cmd::retrain(&store, &config, holdout, force).await;
             store.close().await;
             result
         }
         Command::Triage(TriageCommand::Reclassify { since, apply }) => {
             let since = import::time("since", &since).map_err(CliError)?;
             let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = triage_cmd::reclassify(&store, since, apply).await;
+            let result = triage_cmd::reclassify(&store, &config, since, apply).await;
             store.close().await;
             result
         }

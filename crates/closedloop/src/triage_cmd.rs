@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use closedloop_domain::Status;
+use closedloop_server::Config;
 use closedloop_server::triage::{Engine, record};
 use closedloop_store::{SqlStore, Store};
 use closedloop_triage::{Models, TicketText, retrain_category, seed, triage_seed_options};
@@ -13,16 +14,16 @@ use serde_json::json;
 use crate::progress::Progress;
 use crate::{CliError, CliResult};
 
-async fn engine(store: &SqlStore) -> CliResult<Engine> {
-    let engine = Engine::seed().map_err(|e| CliError(format!("triage: {e}")))?;
+async fn engine(store: &SqlStore, config: &Config) -> CliResult<Engine> {
+    let engine = Engine::configured(config).map_err(CliError)?;
     engine.refresh(store).await?;
     Ok(engine)
 }
 
 /// Retrains the category model on the seed set plus every category agents corrected, reports
 /// the current and the new model on a held-out split, and stores the new one unless it is worse.
-pub async fn retrain(store: &SqlStore, holdout: f32, force: bool) -> CliResult {
-    let engine = engine(store).await?;
+pub async fn retrain(store: &SqlStore, config: &Config, holdout: f32, force: bool) -> CliResult {
+    let engine = engine(store, config).await?;
     let current = engine.current();
     let mut examples: Vec<(String, String)> = seed::examples()
         .map_err(|e| CliError(e.to_string()))?
@@ -110,8 +111,13 @@ pub async fn retrain(store: &SqlStore, holdout: f32, force: bool) -> CliResult {
 
 /// Reads stored tickets again with the model in use and reports what it would decide
 /// differently; with `apply`, gives tickets nobody has handled yet their new category.
-pub async fn reclassify(store: &SqlStore, since: DateTime<Utc>, apply: bool) -> CliResult {
-    let engine = engine(store).await?.current();
+pub async fn reclassify(
+    store: &SqlStore,
+    config: &Config,
+    since: DateTime<Utc>,
+    apply: bool,
+) -> CliResult {
+    let engine = engine(store, config).await?.current();
     let mut progress = Progress::new("reclassifying", 0);
     let (mut examined, mut unsure, mut same, mut handled, mut applied) =
         (0u64, 0u64, 0u64, 0u64, 0u64);

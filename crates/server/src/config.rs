@@ -57,6 +57,8 @@ pub struct Config {
     pub webhook_max_skew_seconds: u64,
     /// How often each instance looks for a newly trained triage model (`closedloop triage retrain`).
     pub triage_reload_seconds: u64,
+    /// A TOML file of triage settings (thresholds, keyword rules); unset: the built-in ones.
+    pub triage_config: Option<PathBuf>,
     /// Pair score (0-1) above which a new ticket is registered as a duplicate of an open one.
     pub duplicate_threshold: f32,
     /// Limits on the public (unauthenticated) endpoints.
@@ -117,6 +119,7 @@ impl Default for Config {
             webhook_max_skew_seconds: 300,
             triage_reload_seconds: 10,
             duplicate_threshold: 0.9,
+            triage_config: None,
             rate_limit: RateLimitConfig::default(),
         }
     }
@@ -137,6 +140,7 @@ const ENV_KEYS: &[&str] = &[
     "webhook_max_skew_seconds",
     "triage_reload_seconds",
     "duplicate_threshold",
+    "triage_config",
     "rate_limit.login_per_minute",
     "rate_limit.login_burst",
     "rate_limit.public_per_minute",

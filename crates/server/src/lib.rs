@@ -91,6 +91,7 @@ impl App {
     ) -> Result<App, StartError> {
         let store = Arc::new(open_store(&config, clock.clone()).await?);
         let bootstrap = ensure_admin(store.as_ref(), &config).await?;
+        let triage = Arc::new(triage::Engine::configured(&config).map_err(StartError::Api)?);
         let state = AppState {
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
@@ -98,9 +99,7 @@ impl App {
             config: Arc::new(config),
             clock,
             tokens: Arc::default(),
-            triage: Arc::new(
-                triage::Engine::seed().map_err(|e| StartError::Api(format!("triage: {e}")))?,
-            ),
+            triage,
         };
         Ok(App {
             state,

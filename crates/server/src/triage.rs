@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use base64::Engine as _;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
 
 use closedloop_domain::{Category, Channel, Description, Priority, Title};
 use closedloop_store::{NewTicket, Store, StoreError, TriageHints};
-use closedloop_triage::{Models, TicketText, Triage, TriageError, Verdict};
+use closedloop_triage::{Models, TicketText, Triage, TriageConfig, TriageError, Verdict};
 use serde_json::json;
 
 /// The engine in use; `refresh` swaps in a retrained one without a restart.
@@ -37,6 +39,31 @@ impl Engine {
         };
         Ok(Engine {
             current: RwLock::new(t),
+            version: AtomicI64::new(0),
+        })
+    }
+
+    /// The seed engine with the administrators' settings from `triage_config` (a TOML file of
+    /// thresholds and keyword rules), if configured. Rule lists given there replace the
+    /// built-in ones; `closedloop triage config` prints those to start from.
+    pub fn configured(config: &crate::Config) -> Result<Engine, String> {
+        let engine = Self::seed().map_err(|e| format!("triage: {e}"))?;
+        let Some(path) = &config.triage_config else {
+            return Ok(engine);
+        };
+        if !path.is_file() {
+            return Err(format!("triage_config {}: no such file", path.display()));
+        }
+        let settings: TriageConfig = Figment::from(Serialized::defaults(TriageConfig::default()))
+            .merge(Toml::file_exact(path))
+            .extract()
+            .map_err(|e| format!("triage_config {}: {e}", path.display()))?;
+        let seed = engine.current();
+        let custom = seed
+            .with(settings, seed.models().clone())
+            .map_err(|e| format!("triage_config {}: {e}", path.display()))?;
+        Ok(Engine {
+            current: RwLock::new(custom),
             version: AtomicI64::new(0),
         })
     }

@@ -57,6 +57,7 @@ on_every_backend!(
     triage_routes_and_raises_urgent_tickets,
     triage_never_overrides_people_and_defers_when_unsure,
     repeated_reports_become_duplicates_of_the_open_ticket,
+    administrators_keyword_rules_override_the_model,
     webhook_messages_of_one_thread_become_one_ticket,
     webhook_with_bad_signature_or_stale_timestamp_is_refused,
     webhook_redelivery_changes_nothing,

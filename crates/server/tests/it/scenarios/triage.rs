@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, spawn};
+use crate::harness::{Backend, spawn, spawn_with};
 
 fn triaged(timeline: &Value) -> Option<Value> {
     timeline
@@ -160,4 +160,36 @@ pub async fn repeated_reports_become_duplicates_of_the_open_ticket(backend: Back
     // The second customer sees their own ticket, not the first customer's.
     let r = app.get(&second, &format!("/api/v1/tickets/{master}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Administrators' keyword rules (a TOML file named by `triage_config`) override the model.
+pub async fn administrators_keyword_rules_override_the_model(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("triage.toml");
+    std::fs::write(
+        &file,
+        "review_threshold = 0.3\n\n[[category_rules]]\ncategory = \"privacy\"\nkeywords = [\"外星人\", \"alien\"]\n",
+    )
+    .expect("write");
+    let app = spawn_with(backend, |c| c.triage_config = Some(file.clone())).await;
+    let number = app
+        .create(
+            &app.admin,
+            json!({"channel": "web", "description": "外星人在看我的订单页面"}),
+        )
+        .await;
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("category"), "privacy", "{}", t.body);
+    let verdict = triaged(
+        &app.get(&app.admin, &format!("/api/v1/tickets/{number}/timeline"))
+            .await
+            .body,
+    )
+    .expect("verdict");
+    assert!(
+        verdict["reasons"].to_string().contains(r#""matched":"外星人""#),
+        "the rule's keyword is the evidence: {verdict}"
+    );
 }
