@@ -63,6 +63,11 @@ pub struct Config {
     pub duplicate_threshold: f32,
     /// Limits on the public (unauthenticated) endpoints.
     pub rate_limit: RateLimitConfig,
+    /// Uploaded evidence, by content hash; unset: `<data_dir>/attachments`. Instances that
+    /// share a database must share this directory too.
+    pub attachments_dir: Option<PathBuf>,
+    /// Largest file the public form accepts (it takes at most 5 per submission).
+    pub max_attachment_bytes: usize,
 }
 
 /// Token buckets: `*_burst` requests at once, refilled at `*_per_minute`.
@@ -121,6 +126,8 @@ impl Default for Config {
             duplicate_threshold: 0.9,
             triage_config: None,
             rate_limit: RateLimitConfig::default(),
+            attachments_dir: None,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -148,6 +155,8 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.webhook_per_minute",
     "rate_limit.webhook_burst",
     "rate_limit.max_tracked",
+    "attachments_dir",
+    "max_attachment_bytes",
 ];
 
 #[derive(Debug, Error)]
@@ -259,6 +268,9 @@ impl Config {
                 return bad(key, "must be between 1 and 100000000");
             }
         }
+        if !(1..=1024 * 1024 * 1024).contains(&self.max_attachment_bytes) {
+            return bad("max_attachment_bytes", "must be between 1 and 1073741824");
+        }
         if !(16..=10_000_000).contains(&r.max_tracked) {
             return bad("rate_limit.max_tracked", "must be between 16 and 10000000");
         }
@@ -274,6 +286,13 @@ impl Config {
                 self.data_dir.join("closedloop.db").display()
             ),
         }
+    }
+
+    /// Where uploaded evidence is kept.
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.attachments_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
     }
 
     pub fn uses_sqlite(&self) -> bool {

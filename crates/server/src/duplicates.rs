@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use closedloop_domain::TicketNumber;
 use closedloop_store::{Store, StoreError};
-use closedloop_triage::{DuplicateIndex, IndexOptions, TicketText, Triage};
+use closedloop_triage::{DuplicateIndex, IndexOptions, PairText, TicketText, Triage};
+
+const CANDIDATES: usize = 4;
+const MIN_SIMILARITY: f32 = 0.4;
 
 /// A registered ticket the new one repeats.
 #[derive(Debug, Clone)]
@@ -72,20 +75,28 @@ impl Duplicates {
             return Ok(None);
         }
         let candidates: Vec<i64> = match self.index.read() {
+            // Only candidates whose estimated overlap could reach the threshold are worth a
+            // database read and a pair score: the scorer cannot call texts sharing less than
+            // about half their character bigrams the same request.
             Ok(index) => index
-                .query(engine.nlp(), &joined(ticket), 8)
+                .query(engine.nlp(), &joined(ticket), CANDIDATES)
                 .into_iter()
+                .filter(|c| c.similarity >= MIN_SIMILARITY)
                 .map(|c| c.id as i64)
                 .collect(),
             Err(_) => return Ok(None),
         };
-        let text = joined(ticket);
-        let best = store
-            .open_tickets_by_id(&candidates)
-            .await?
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let texts = store.open_tickets_by_id(&candidates).await?;
+        // The new text is prepared (folded, segmented) once, not once per candidate.
+        let me = PairText::new(engine.nlp(), &joined(ticket));
+        let scorer = &engine.models().pairs;
+        let best = texts
             .into_iter()
             .map(|(_, number, other)| Match {
-                score: engine.score_pair(&text, &other),
+                score: scorer.score_prepared(&me, &PairText::new(engine.nlp(), &other)),
                 number,
             })
             .max_by(|a, b| a.score.total_cmp(&b.score));

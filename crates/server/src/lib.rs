@@ -4,6 +4,7 @@
 //! [`App::run`] serves on a listener the caller bound, until `shutdown` completes. Tests bind
 //! port 0 and pass the listener in.
 
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod duplicates;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod rate_limit;
 pub mod signature;
 pub mod triage;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;

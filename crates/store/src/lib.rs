@@ -10,6 +10,7 @@ mod error;
 pub mod mail;
 pub mod model;
 pub mod sql;
+pub mod web;
 pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -17,6 +18,7 @@ pub use error::{Result, StoreError};
 pub use mail::*;
 pub use model::*;
 pub use sql::{ConnectOptions, SqlStore};
+pub use web::*;
 pub use webhook::*;
 
 use async_trait::async_trait;
@@ -159,6 +161,18 @@ pub trait Store: Send + Sync + 'static {
         source: &WebhookCredentials,
         message: WebhookMessage,
     ) -> Result<WebhookOutcome>;
+
+    // --- public web form ---
+    /// Registers a ticket from the public form with its follow link's digest and its files.
+    async fn create_web_ticket(&self, submission: WebSubmission) -> Result<Ticket>;
+    /// The ticket behind a follow link's digest.
+    async fn ticket_by_link(&self, link_hash: &str) -> Result<Option<Ticket>>;
+    /// A ticket's public entries only (what its requester may see).
+    async fn public_timeline(&self, ticket_id: i64) -> Result<Vec<TimelineEntry>>;
+    /// A public reply by the ticket's requester (anonymous for an anonymous ticket).
+    async fn reply_by_link(&self, ticket_id: i64, body: &str) -> Result<TimelineEntry>;
+    /// The files of one ticket.
+    async fn attachments(&self, ticket_id: i64) -> Result<Vec<Attachment>>;
 }
 
 /// A stored ticket as re-classification reads it.

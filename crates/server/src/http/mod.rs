@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`, grouped by resource. Routes are registered through
 //! utoipa-axum, so the OpenAPI document is built from the same table that routes requests.
 
+mod attachments;
 mod directory;
 mod health;
 mod intake;
@@ -75,6 +76,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))
         .routes(routes!(timeline::timeline))
+        .routes(routes!(attachments::download))
         .routes(routes!(
             directory::list_departments,
             directory::create_department
@@ -97,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         get(move |_: Throttled<Public>| async move { Json(doc.as_ref().clone()) }),
     )
     .route("/", get(|_: Throttled<Public>| health::index()))
+    .merge(crate::web::routes(&state))
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
     .method_not_allowed_fallback(|| async {
         ApiError::new(

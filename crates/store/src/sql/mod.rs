@@ -4,6 +4,7 @@ mod bulk;
 mod changes;
 mod committer;
 mod learning;
+mod links;
 mod mail;
 mod people;
 mod routing;
@@ -504,5 +505,20 @@ impl crate::Store for SqlStore {
         message: crate::WebhookMessage,
     ) -> Result<crate::WebhookOutcome> {
         self.webhook_intake_impl(source, message).await
+    }
+    async fn create_web_ticket(&self, submission: crate::WebSubmission) -> Result<crate::Ticket> {
+        self.create_web_ticket_impl(submission).await
+    }
+    async fn ticket_by_link(&self, link_hash: &str) -> Result<Option<crate::Ticket>> {
+        self.ticket_by_link_impl(link_hash).await
+    }
+    async fn public_timeline(&self, ticket_id: i64) -> Result<Vec<crate::TimelineEntry>> {
+        self.public_timeline_impl(ticket_id).await
+    }
+    async fn reply_by_link(&self, ticket_id: i64, body: &str) -> Result<crate::TimelineEntry> {
+        self.reply_by_link_impl(ticket_id, body).await
+    }
+    async fn attachments(&self, ticket_id: i64) -> Result<Vec<crate::Attachment>> {
+        self.attachments_impl(ticket_id).await
     }
 }

@@ -6,6 +6,7 @@ mod input;
 mod lifecycle;
 mod listing;
 mod triage;
+mod web_form;
 mod webhooks;
 
 pub use access::*;
@@ -14,4 +15,5 @@ pub use input::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use triage::*;
+pub use web_form::*;
 pub use webhooks::*;

@@ -189,7 +189,9 @@ pub async fn administrators_keyword_rules_override_the_model(backend: Backend) {
     )
     .expect("verdict");
     assert!(
-        verdict["reasons"].to_string().contains(r#""matched":"外星人""#),
+        verdict["reasons"]
+            .to_string()
+            .contains(r#""matched":"外星人""#),
         "the rule's keyword is the evidence: {verdict}"
     );
 }

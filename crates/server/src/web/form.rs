@@ -1,0 +1,436 @@
+//! `GET /feedback` renders the form; `POST /feedback` (multipart) registers the ticket.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{ConnectInfo, Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use closedloop_domain::{Category, Channel, Description, TextField};
+use closedloop_store::{NewAttachment, NewTicket, WebSubmission};
+use closedloop_triage::TicketText;
+
+use super::{csrf_ok, csrf_token, forbidden, notice, page, random_token, server_error, token_hash};
+use crate::AppState;
+use crate::attachments::{self, MAX_FILES};
+use crate::http::valid_email;
+use crate::rate_limit::{Public, Throttled};
+
+/// What the person typed, kept to show again when something is wrong.
+#[derive(Debug, Default, Clone)]
+pub struct Answers {
+    pub description: String,
+    pub occurred: String,
+    pub steps: String,
+    pub expected: String,
+    pub order_number: String,
+    pub category: String,
+    pub email: String,
+}
+
+/// Messages by field, shown next to it.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<(&'static str, String)>);
+
+impl Errors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+    fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.0.push((field, message.into()));
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feedback.html")]
+struct FeedbackPage {
+    csrf: String,
+    answers: Answers,
+    errors: Errors,
+    general: Option<String>,
+    /// (code, label)
+    categories: Vec<(String, String)>,
+    max_files: usize,
+    max_size: String,
+}
+
+#[derive(Template)]
+#[template(path = "thanks.html")]
+struct ThanksPage {
+    number: String,
+    follow: String,
+}
+
+struct Upload {
+    filename: String,
+    bytes: Vec<u8>,
+    too_big: bool,
+}
+
+fn size_label(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+async fn categories(state: &AppState) -> Vec<(String, String)> {
+    match state.store.list_categories().await {
+        Ok(list) => list
+            .into_iter()
+            .map(|c| {
+                let label = format!("{} / {}", c.name_zh, c.name);
+                (c.code, label)
+            })
+            .collect(),
+        Err(error) => {
+            tracing::error!(%error, "cannot list categories for the form");
+            Vec::new()
+        }
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    csrf: String,
+    answers: Answers,
+    errors: Errors,
+    general: Option<String>,
+) -> Response {
+    let p = FeedbackPage {
+        csrf,
+        answers,
+        errors,
+        general,
+        categories: categories(state).await,
+        max_files: MAX_FILES,
+        max_size: size_label(state.config.max_attachment_bytes),
+    };
+    page(status, &p)
+}
+
+pub async fn show(
+    _limit: Throttled<Public>,
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Response {
+    let (jar, csrf) = csrf_token(jar);
+    let res = form_page(
+        &state,
+        StatusCode::OK,
+        csrf,
+        Answers::default(),
+        Errors::default(),
+        None,
+    )
+    .await;
+    (jar, res).into_response()
+}
+
+fn too_large(state: &AppState) -> Response {
+    notice(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "上传内容过大 / Upload too large",
+        &format!(
+            "每个文件不超过 {0}，最多 {1} 个。/ Each file may be at most {0}, and at most {1} files.",
+            size_label(state.config.max_attachment_bytes),
+            MAX_FILES
+        ),
+    )
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "reads the form, checks it and registers the ticket in order"
+)]
+pub async fn submit(
+    _limit: Throttled<Public>,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(mut multipart) = multipart else {
+        return notice(
+            StatusCode::BAD_REQUEST,
+            "无法读取表单 / Cannot read the form",
+            "请使用页面上的表单提交。/ Please use the form on the page.",
+        );
+    };
+    let max = state.config.max_attachment_bytes;
+    let mut answers = Answers::default();
+    let mut csrf = String::new();
+    let mut uploads: Vec<Upload> = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state),
+            Err(_) => return forbidden(),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "evidence" {
+            let filename = field.file_name().unwrap_or_default().to_owned();
+            let mut field = field;
+            let mut up = Upload {
+                filename,
+                bytes: Vec::new(),
+                too_big: false,
+            };
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if up.too_big {
+                            continue;
+                        }
+                        if up.bytes.len() + chunk.len() > max {
+                            up.too_big = true;
+                            up.bytes = Vec::new();
+                        } else {
+                            up.bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return too_large(&state);
+                    }
+                    Err(_) => return forbidden(),
+                }
+            }
+            // A browser sends an empty part when no file was chosen.
+            if !(up.filename.is_empty() && up.bytes.is_empty() && !up.too_big) {
+                uploads.push(up);
+            }
+            continue;
+        }
+        let text = match field.text().await {
+            Ok(t) => t,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state),
+            Err(_) => return forbidden(),
+        };
+        match name.as_str() {
+            "csrf" => csrf = text,
+            "description" => answers.description = text,
+            "occurred" => answers.occurred = text,
+            "steps" => answers.steps = text,
+            "expected" => answers.expected = text,
+            "order_number" => answers.order_number = text,
+            "category" => answers.category = text,
+            "email" => answers.email = text.trim().to_owned(),
+            _ => {}
+        }
+    }
+    if !csrf_ok(&jar, &csrf) {
+        return forbidden();
+    }
+
+    let mut errors = Errors::default();
+    let description = Description::parse(&answers.description);
+    if let Err(e) = &description {
+        let msg = if answers.description.trim().is_empty() {
+            "请描述发生了什么。/ Please describe what happened.".to_owned()
+        } else {
+            format!("问题描述无效 / What happened: {}", e.message)
+        };
+        errors.add("description", msg);
+    }
+    let mut optional =
+        |field: &'static str, value: &str, max: usize| match TextField::parse_optional(
+            field,
+            Some(value),
+            max,
+        ) {
+            Ok(v) => v.map(TextField::into_string),
+            Err(e) => {
+                errors.add(field, format!("无效 / Not valid: {}", e.message));
+                None
+            }
+        };
+    let occurred = optional("occurred", &answers.occurred, 100);
+    let steps = optional("steps", &answers.steps, 4000);
+    let expected = optional("expected", &answers.expected, 2000);
+    let order_number = optional("order_number", &answers.order_number, 64);
+    let known = categories(&state).await;
+    let category = if answers.category.is_empty() {
+        None
+    } else if known.iter().any(|(c, _)| *c == answers.category) {
+        Category::parse("category", &answers.category).ok()
+    } else {
+        errors.add("category", "请从列表中选择。/ Choose one from the list.");
+        None
+    };
+    let email = (!answers.email.is_empty()).then(|| answers.email.clone());
+    if email.as_deref().is_some_and(|e| !valid_email(e)) {
+        errors.add(
+            "email",
+            "请填写有效的邮箱地址，或留空。/ Enter a valid e-mail address, or leave it empty.",
+        );
+    }
+    let mut files = Vec::new();
+    if uploads.len() > MAX_FILES {
+        errors.add(
+            "evidence",
+            format!("最多 {MAX_FILES} 个文件。/ At most {MAX_FILES} files."),
+        );
+    }
+    for up in &uploads {
+        let shown = attachments::sanitise_filename(&up.filename);
+        if up.too_big {
+            errors.add(
+                "evidence",
+                format!(
+                    "文件 {shown} 太大，每个文件不超过 {0}。/ File {shown} is too large: at most {0} per file.",
+                    size_label(max)
+                ),
+            );
+        } else if let Some(kind) = attachments::sniff(&up.bytes) {
+            files.push((up, kind, shown));
+        } else {
+            errors.add(
+                "evidence",
+                format!(
+                    "文件 {shown} 的类型不支持（支持 PNG、JPEG、GIF、WebP、PDF、纯文本）。/ File {shown} is not an accepted type (PNG, JPEG, GIF, WebP, PDF, plain text)."
+                ),
+            );
+        }
+    }
+    let combined = description.as_ref().ok().and_then(|d| {
+        let mut text = d.as_str().to_owned();
+        for (label, value) in [
+            ("发生时间 / When it happened", &occurred),
+            ("重现步骤 / Steps to reproduce", &steps),
+            ("期望结果 / Expected result", &expected),
+            ("订单号 / Order number", &order_number),
+        ] {
+            if let Some(v) = value {
+                text.push_str(&format!("\n\n【{label}】\n{v}"));
+            }
+        }
+        Description::parse(&text).ok()
+    });
+    let Some(description) = combined.filter(|_| errors.0.is_empty()) else {
+        if errors.0.is_empty() {
+            errors.add(
+                "description",
+                "内容太长，请精简。/ Too long altogether; please shorten it.",
+            );
+        }
+        let general = (!uploads.is_empty()).then(|| {
+            "请更正标出的内容；文件需要重新选择。/ Please correct the marked fields; choose your files again.".to_owned()
+        });
+        return form_page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            csrf,
+            answers,
+            errors,
+            general,
+        )
+        .await;
+    };
+
+    let dir = state.config.attachments_dir();
+    let mut stored = Vec::new();
+    for (up, kind, filename) in files {
+        let sha256 = attachments::digest(&up.bytes);
+        if let Err(error) = attachments::save(&dir, &sha256, &up.bytes).await {
+            tracing::error!(%error, dir = %dir.display(), "cannot store an attachment");
+            return server_error();
+        }
+        stored.push(NewAttachment {
+            sha256,
+            size: i64::try_from(up.bytes.len()).unwrap_or(i64::MAX),
+            content_type: kind.to_owned(),
+            filename,
+        });
+    }
+    let anonymous = email.is_none();
+    let mut new = NewTicket {
+        channel: Channel::Web,
+        title: None,
+        description,
+        evidence: Vec::new(),
+        order_number,
+        expected_resolution: expected,
+        region: None,
+        category,
+        nature: None,
+        priority: None,
+        severity: None,
+        impact_scope: None,
+        department: None,
+        requester_email: None,
+        requester_ip: anonymous.then(|| peer.ip().to_string()),
+        requester_user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| anonymous)
+            .map(|ua| ua.chars().take(512).collect()),
+        suggested_category: None,
+        triage: None,
+        duplicate_of: None,
+    };
+    let engine = state.triage.current();
+    crate::triage::apply(&engine, &mut new);
+    let text = TicketText {
+        title: None,
+        description: new.description.as_str(),
+    };
+    match state
+        .duplicates
+        .find(&engine, state.store.as_ref(), text)
+        .await
+    {
+        Ok(Some(m)) => {
+            crate::triage::note_duplicate(&mut new, &m);
+            new.duplicate_of = Some(m.number);
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(error = ?error, "duplicate detection failed"),
+    }
+    let description = new.description.clone();
+    let token = random_token();
+    let submission = WebSubmission {
+        ticket: new,
+        contact_email: email,
+        link_hash: token_hash(&token),
+        attachments: stored,
+    };
+    let ticket = match state.store.create_web_ticket(submission).await {
+        Ok(t) => t,
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot register a web-form ticket");
+            return server_error();
+        }
+    };
+    if ticket.duplicate_of.is_none() {
+        state.duplicates.add(
+            &engine,
+            ticket.id,
+            TicketText {
+                title: None,
+                description: description.as_str(),
+            },
+        );
+    }
+    tracing::info!(ticket = %ticket.number, anonymous, "web form ticket");
+    page(
+        StatusCode::OK,
+        &ThanksPage {
+            number: ticket.number.as_str().to_owned(),
+            follow: format!("/t/{token}"),
+        },
+    )
+}

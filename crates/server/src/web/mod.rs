@@ -1,0 +1,167 @@
+//! The public web channel, server-rendered and working without JavaScript: the feedback form
+//! (`/feedback`) and the private follow page of one ticket (`/t/{token}`).
+//!
+//! CSRF: a double-submit cookie. The form pages set a random `cl_csrf` cookie (HttpOnly,
+//! SameSite=Strict) and put the same value in a hidden field; a POST is accepted only when the
+//! two match. Nothing is kept on the server, so any instance sharing the database accepts a
+//! form another instance rendered.
+
+mod follow;
+mod form;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+const CSRF_COOKIE: &str = "cl_csrf";
+
+/// Pages of the web channel. Uploads may be larger than `max_body_bytes`, so these routes have
+/// their own body limit: every file at its largest, plus room for the text fields.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let limit = crate::attachments::MAX_FILES
+        .saturating_mul(state.config.max_attachment_bytes)
+        .saturating_add(1024 * 1024);
+    Router::new()
+        .route("/feedback", get(form::show).post(form::submit))
+        .route("/t/{token}", get(follow::show).post(follow::reply))
+        .route("/t/{token}/attachments/{id}", get(follow::attachment))
+        .layer(DefaultBodyLimit::max(limit))
+}
+
+/// A random 32-byte value, base64url without padding (43 characters).
+pub(crate) fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// What the database keeps of a follow link: the hex SHA-256 of its token.
+pub(crate) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The CSRF value of this browser, made and set as a cookie when it has none yet.
+fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
+    if let Some(c) = jar.get(CSRF_COOKIE)
+        && well_formed(c.value())
+    {
+        let v = c.value().to_owned();
+        return (jar, v);
+    }
+    let v = random_token();
+    let cookie = Cookie::build((CSRF_COOKIE, v.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build();
+    (jar.add(cookie), v)
+}
+
+/// The submitted field equals the cookie (compared in constant time).
+fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
+    let Some(cookie) = jar.get(CSRF_COOKIE) else {
+        return false;
+    };
+    let (a, b) = (cookie.value().as_bytes(), submitted.as_bytes());
+    well_formed(cookie.value())
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An HTML page with a strict content security policy (no scripts at all).
+fn page(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut res = (status, html).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+                     form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            res
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot render page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct Notice<'a> {
+    heading: &'a str,
+    message: &'a str,
+}
+
+fn notice(status: StatusCode, heading: &str, message: &str) -> Response {
+    page(status, &Notice { heading, message })
+}
+
+fn not_found() -> Response {
+    notice(
+        StatusCode::NOT_FOUND,
+        "找不到 / Not found",
+        "这个链接无效或已失效。/ This link is not valid.",
+    )
+}
+
+fn forbidden() -> Response {
+    notice(
+        StatusCode::FORBIDDEN,
+        "请重新提交 / Please submit again",
+        "表单已过期或来自别的网站。请刷新页面后再提交。/ The form expired or came from another site. Reload the page and submit again.",
+    )
+}
+
+fn server_error() -> Response {
+    notice(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "出错了 / Something went wrong",
+        "请稍后再试。/ Please try again later.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_hash_to_hex() {
+        let t = random_token();
+        assert!(well_formed(&t), "{t}");
+        assert_ne!(t, random_token());
+        assert_eq!(token_hash(&t).len(), 64);
+        assert!(!well_formed("../../etc"));
+    }
+
+    #[test]
+    fn csrf_needs_the_cookie_and_the_same_value() {
+        let (jar, v) = csrf_token(CookieJar::new());
+        assert!(csrf_ok(&jar, &v));
+        assert!(!csrf_ok(&jar, "x"));
+        assert!(!csrf_ok(&CookieJar::new(), &v));
+    }
+}
