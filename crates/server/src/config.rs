@@ -59,6 +59,9 @@ pub struct Config {
     pub triage_reload_seconds: u64,
     /// A TOML file of triage settings (thresholds, keyword rules); unset: the built-in ones.
     pub triage_config: Option<PathBuf>,
+    /// Check every new ticket against the open ones for duplicates (costs creation throughput,
+    /// see BENCHMARKS.md).
+    pub duplicate_detection: bool,
     /// Pair score (0-1) above which a new ticket is registered as a duplicate of an open one.
     pub duplicate_threshold: f32,
     /// Limits on the public (unauthenticated) endpoints.
@@ -124,6 +127,7 @@ impl Default for Config {
             webhook_max_skew_seconds: 300,
             triage_reload_seconds: 10,
             duplicate_threshold: 0.9,
+            duplicate_detection: true,
             triage_config: None,
             rate_limit: RateLimitConfig::default(),
             attachments_dir: None,
@@ -147,6 +151,7 @@ const ENV_KEYS: &[&str] = &[
     "webhook_max_skew_seconds",
     "triage_reload_seconds",
     "duplicate_threshold",
+    "duplicate_detection",
     "triage_config",
     "rate_limit.login_per_minute",
     "rate_limit.login_burst",

@@ -25,20 +25,25 @@ pub struct Duplicates {
     index: RwLock<DuplicateIndex>,
     ready: AtomicBool,
     threshold: f32,
+    enabled: bool,
 }
 
 impl Duplicates {
-    pub fn new(threshold: f32) -> Self {
+    pub fn new(threshold: f32, enabled: bool) -> Self {
         Self {
             index: RwLock::new(DuplicateIndex::new(IndexOptions::default())),
             ready: AtomicBool::new(false),
             threshold,
+            enabled,
         }
     }
 
     /// Indexes every open ticket. The service answers meanwhile; until this is done, new
     /// tickets are not checked (a million tickets take ~20 s on two cores).
     pub async fn load(&self, engine: &Triage, store: &dyn Store) -> Result<usize, StoreError> {
+        if !self.enabled {
+            return Ok(0);
+        }
         let mut after = 0;
         let mut loaded = 0;
         loop {
@@ -104,6 +109,9 @@ impl Duplicates {
     }
 
     pub fn add(&self, engine: &Triage, id: i64, ticket: TicketText<'_>) {
+        if !self.enabled {
+            return;
+        }
         if let Ok(mut index) = self.index.write() {
             engine.index_ticket(&mut index, id as u64, ticket);
         }

@@ -97,7 +97,10 @@ impl App {
         let state = AppState {
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
-            duplicates: Arc::new(duplicates::Duplicates::new(config.duplicate_threshold)),
+            duplicates: Arc::new(duplicates::Duplicates::new(
+                config.duplicate_threshold,
+                config.duplicate_detection,
+            )),
             config: Arc::new(config),
             clock,
             tokens: Arc::default(),
