@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use closedloop_domain::TicketNumber;
 use closedloop_store::{Store, StoreError};
+use closedloop_triage::dedup::Signature;
 use closedloop_triage::{DuplicateIndex, IndexOptions, PairText, TicketText, Triage};
 
 const CANDIDATES: usize = 4;
@@ -69,13 +70,26 @@ impl Duplicates {
         Ok(loaded)
     }
 
+    /// The text's signature, computed outside the index lock (folding and hashing are the
+    /// expensive part; the lock is held only to read or write the bands).
+    pub fn signature(&self, engine: &Triage, ticket: TicketText<'_>) -> Option<Signature> {
+        if !self.enabled {
+            return None;
+        }
+        Signature::of(engine.nlp(), &joined(ticket))
+    }
+
     /// The open ticket this text repeats, if the pair scorer is sure enough.
     pub async fn find(
         &self,
         engine: &Triage,
         store: &dyn Store,
         ticket: TicketText<'_>,
+        signature: Option<&Signature>,
     ) -> Result<Option<Match>, StoreError> {
+        let Some(signature) = signature else {
+            return Ok(None);
+        };
         if !self.ready.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -84,7 +98,7 @@ impl Duplicates {
             // database read and a pair score: the scorer cannot call texts sharing less than
             // about half their character bigrams the same request.
             Ok(index) => index
-                .query(engine.nlp(), &joined(ticket), CANDIDATES)
+                .query_signature(signature, CANDIDATES)
                 .into_iter()
                 .filter(|c| c.similarity >= MIN_SIMILARITY)
                 .map(|c| c.id as i64)
@@ -108,12 +122,9 @@ impl Duplicates {
         Ok(best.filter(|m| m.score >= self.threshold))
     }
 
-    pub fn add(&self, engine: &Triage, id: i64, ticket: TicketText<'_>) {
-        if !self.enabled {
-            return;
-        }
+    pub fn add(&self, id: i64, signature: &Signature) {
         if let Ok(mut index) = self.index.write() {
-            engine.index_ticket(&mut index, id as u64, ticket);
+            index.insert_signature(id as u64, signature);
         }
     }
 }

@@ -201,28 +201,24 @@ pub async fn create_ticket(
         title: None,
         description: new.description.as_str(),
     };
+    let signature = state.duplicates.signature(&engine, text);
     if let Some(m) = state
         .duplicates
-        .find(&engine, state.store.as_ref(), text)
+        .find(&engine, state.store.as_ref(), text, signature.as_ref())
         .await?
     {
         crate::triage::note_duplicate(&mut new, &m);
         new.duplicate_of = Some(m.number);
     }
-    let description = new.description.clone();
     let (ticket, created) = state
         .store
         .create_ticket(&actor.0, new, idempotency)
         .await?;
-    if created && ticket.duplicate_of.is_none() {
-        state.duplicates.add(
-            &engine,
-            ticket.id,
-            TicketText {
-                title: None,
-                description: description.as_str(),
-            },
-        );
+    if let Some(sig) = &signature
+        && created
+        && ticket.duplicate_of.is_none()
+    {
+        state.duplicates.add(ticket.id, sig);
     }
     let status = if created {
         StatusCode::CREATED

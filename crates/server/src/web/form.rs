@@ -388,9 +388,10 @@ pub async fn submit(
         title: None,
         description: new.description.as_str(),
     };
+    let signature = state.duplicates.signature(&engine, text);
     match state
         .duplicates
-        .find(&engine, state.store.as_ref(), text)
+        .find(&engine, state.store.as_ref(), text, signature.as_ref())
         .await
     {
         Ok(Some(m)) => {
@@ -400,7 +401,6 @@ pub async fn submit(
         Ok(None) => {}
         Err(error) => tracing::warn!(error = ?error, "duplicate detection failed"),
     }
-    let description = new.description.clone();
     let token = random_token();
     let submission = WebSubmission {
         ticket: new,
@@ -415,15 +415,10 @@ pub async fn submit(
             return server_error();
         }
     };
-    if ticket.duplicate_of.is_none() {
-        state.duplicates.add(
-            &engine,
-            ticket.id,
-            TicketText {
-                title: None,
-                description: description.as_str(),
-            },
-        );
+    if let Some(sig) = &signature
+        && ticket.duplicate_of.is_none()
+    {
+        state.duplicates.add(ticket.id, sig);
     }
     tracing::info!(ticket = %ticket.number, anonymous, "web form ticket");
     page(
