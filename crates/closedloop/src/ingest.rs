@@ -63,10 +63,8 @@ fn inbound(m: Inbound, digest: &str, engine: &Engine) -> CliResult<InboundMail> 
     } else {
         reply
     };
+    let title = Title::parse(&cut(strip_reply_prefixes(&subject), Title::MAX_GRAPHEMES)).ok();
     let mut ticket = NewTicket {
-        channel: Channel::Email,
-        title: Title::parse(&cut(strip_reply_prefixes(&subject), Title::MAX_GRAPHEMES)).ok(),
-        description,
         evidence: m
             .attachments
             .iter()
@@ -79,21 +77,7 @@ fn inbound(m: Inbound, digest: &str, engine: &Engine) -> CliResult<InboundMail> 
                 )
             })
             .collect(),
-        order_number: None,
-        expected_resolution: None,
-        region: None,
-        category: None,
-        nature: None,
-        priority: None,
-        severity: None,
-        impact_scope: None,
-        department: None,
-        requester_email: None,
-        requester_ip: None,
-        requester_user_agent: None,
-        suggested_category: None,
-        triage: None,
-        duplicate_of: None,
+        ..NewTicket::new(Channel::Email, title, description)
     };
     closedloop_server::triage::apply(&engine.current(), &mut ticket);
     Ok(InboundMail {

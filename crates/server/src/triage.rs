@@ -154,28 +154,11 @@ pub fn hints(
     has_category: bool,
 ) -> TriageHints {
     let mut scratch = NewTicket {
-        channel: Channel::Chat,
-        title: title.cloned(),
-        description: description.clone(),
-        evidence: Vec::new(),
-        order_number: None,
-        expected_resolution: None,
-        region: None,
         // Only whether one was given matters here.
         category: has_category
             .then(|| Category::parse("category", "given"))
             .and_then(Result::ok),
-        nature: None,
-        priority: None,
-        severity: None,
-        impact_scope: None,
-        department: None,
-        requester_email: None,
-        requester_ip: None,
-        requester_user_agent: None,
-        suggested_category: None,
-        triage: None,
-        duplicate_of: None,
+        ..NewTicket::new(Channel::Chat, title.cloned(), description.clone())
     };
     apply(engine, &mut scratch);
     TriageHints {

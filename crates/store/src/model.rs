@@ -143,6 +143,33 @@ pub struct NewTicket {
     pub duplicate_of: Option<TicketNumber>,
 }
 
+impl NewTicket {
+    /// A ticket with only its text; everything else unset, for intake paths to fill in.
+    pub fn new(channel: Channel, title: Option<Title>, description: Description) -> Self {
+        Self {
+            channel,
+            title,
+            description,
+            evidence: Vec::new(),
+            order_number: None,
+            expected_resolution: None,
+            region: None,
+            category: None,
+            nature: None,
+            priority: None,
+            severity: None,
+            impact_scope: None,
+            department: None,
+            requester_email: None,
+            requester_ip: None,
+            requester_user_agent: None,
+            suggested_category: None,
+            triage: None,
+            duplicate_of: None,
+        }
+    }
+}
+
 /// What triage read from a text, for tickets opened outside the ticket API (webhooks).
 #[derive(Debug, Clone, Default)]
 pub struct TriageHints {

@@ -358,29 +358,16 @@ pub async fn submit(
     }
     let anonymous = email.is_none();
     let mut new = NewTicket {
-        channel: Channel::Web,
-        title: None,
-        description,
-        evidence: Vec::new(),
         order_number,
         expected_resolution: expected,
-        region: None,
         category,
-        nature: None,
-        priority: None,
-        severity: None,
-        impact_scope: None,
-        department: None,
-        requester_email: None,
         requester_ip: anonymous.then(|| peer.ip().to_string()),
         requester_user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .filter(|_| anonymous)
             .map(|ua| ua.chars().take(512).collect()),
-        suggested_category: None,
-        triage: None,
-        duplicate_of: None,
+        ..NewTicket::new(Channel::Web, None, description)
     };
     let engine = state.triage.current();
     crate::triage::apply(&engine, &mut new);

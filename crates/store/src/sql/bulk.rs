@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use closedloop_domain::TicketNumber;
 use sqlx::Row;
 
+use super::committer::reserve_numbers;
 use super::people::customer_by_email;
 use super::{Arg, Sql, SqlStore};
 use crate::model::to_ms;
@@ -57,27 +58,9 @@ impl SqlStore {
             }
         }
 
-        // Reserve a block of numbers per day up front, atomically, as live creation does.
-        let mut per_day: Vec<(chrono::NaiveDate, i64)> = Vec::new();
-        for t in &fresh {
-            let d = t.created_at.date_naive();
-            match per_day.iter_mut().find(|(day, _)| *day == d) {
-                Some((_, n)) => *n += 1,
-                None => per_day.push((d, 1)),
-            }
-        }
-        let mut next: HashMap<chrono::NaiveDate, i64> = HashMap::new();
-        for (day, n) in per_day {
-            let last: i64 = sqlx::query_scalar(
-                "INSERT INTO ticket_counters (day, value) VALUES ($1, $2) \
-                 ON CONFLICT (day) DO UPDATE SET value = ticket_counters.value + $2 RETURNING value",
-            )
-            .bind(TicketNumber::day_key(day))
-            .bind(n)
-            .fetch_one(&mut *tx)
-            .await?;
-            next.insert(day, last - n + 1);
-        }
+        // Numbers are reserved per day up front, as live creation does.
+        let mut next =
+            reserve_numbers(&mut tx, fresh.iter().map(|t| t.created_at.date_naive())).await?;
 
         for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(

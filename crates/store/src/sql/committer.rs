@@ -113,26 +113,7 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
     let mut tx = pool.begin().await?;
 
     // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
-    let mut per_day: Vec<(NaiveDate, i64)> = Vec::new();
-    for t in batch {
-        let d = t.at.date_naive();
-        match per_day.iter_mut().find(|(day, _)| *day == d) {
-            Some((_, n)) => *n += 1,
-            None => per_day.push((d, 1)),
-        }
-    }
-    let mut next: HashMap<NaiveDate, i64> = HashMap::new();
-    for (day, n) in per_day {
-        let last: i64 = sqlx::query_scalar(
-            "INSERT INTO ticket_counters (day, value) VALUES ($1, $2) \
-             ON CONFLICT (day) DO UPDATE SET value = ticket_counters.value + $2 RETURNING value",
-        )
-        .bind(TicketNumber::day_key(day))
-        .bind(n)
-        .fetch_one(&mut *tx)
-        .await?;
-        next.insert(day, last - n + 1);
-    }
+    let mut next = reserve_numbers(&mut tx, batch.iter().map(|t| t.at.date_naive())).await?;
 
     let mut sql = Sql::new(
         "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
@@ -305,4 +286,32 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
 
     tx.commit().await?;
     Ok(ids.into_iter().zip(numbers).collect())
+}
+
+/// Reserves a block of ticket numbers for each day in `days` (one counter bump per day, atomic
+/// like a single ticket's) and returns the first number of each day's block.
+pub(crate) async fn reserve_numbers(
+    conn: &mut sqlx::AnyConnection,
+    days: impl Iterator<Item = NaiveDate>,
+) -> Result<HashMap<NaiveDate, i64>> {
+    let mut per_day: Vec<(NaiveDate, i64)> = Vec::new();
+    for d in days {
+        match per_day.iter_mut().find(|(day, _)| *day == d) {
+            Some((_, n)) => *n += 1,
+            None => per_day.push((d, 1)),
+        }
+    }
+    let mut next = HashMap::new();
+    for (day, n) in per_day {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_counters (day, value) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET value = ticket_counters.value + $2 RETURNING value",
+        )
+        .bind(TicketNumber::day_key(day))
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+        next.insert(day, last - n + 1);
+    }
+    Ok(next)
 }

@@ -6,11 +6,11 @@ use sqlx::Row;
 
 use super::people::{customer_by_email, principal_where};
 use super::rows::{self, ENTRY_SELECT};
-use super::tickets::{append, append_change, ticket_by_id};
+use super::tickets::{append_requester_reply, ticket_by_id};
 use super::{Arg, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
-    Attachment, EntryKind, Principal, Result, StoreError, Ticket, TimelineEntry, WEB_FORM_ACCOUNT,
+    Attachment, Principal, Result, StoreError, Ticket, TimelineEntry, WEB_FORM_ACCOUNT,
     WebSubmission,
 };
 
@@ -138,44 +138,7 @@ impl SqlStore {
                 "this ticket is closed; open a new one",
             ));
         }
-        let id = append(
-            &mut tx,
-            ticket_id,
-            EntryKind::Reply,
-            true,
-            requester,
-            Some(body),
-            None,
-            None,
-            now,
-        )
-        .await?;
-        if status == Status::WaitingOnUser {
-            sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
-                .bind(now)
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-            append_change(
-                &mut tx,
-                ticket_id,
-                EntryKind::StatusChanged,
-                true,
-                requester,
-                None,
-                Some("status"),
-                Some(Status::WaitingOnUser.as_str()),
-                Some(Status::InProgress.as_str()),
-                now,
-            )
-            .await?;
-        } else {
-            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let id = append_requester_reply(&mut tx, ticket_id, status, requester, body, now).await?;
         let row = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)

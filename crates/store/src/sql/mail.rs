@@ -5,7 +5,7 @@ use closedloop_domain::{Role, Status, TicketNumber};
 use sqlx::Row;
 
 use super::people::customer_by_email;
-use super::tickets::append;
+use super::tickets::{append, append_requester_reply};
 use super::{Arg, Sql, SqlStore, parse_stored};
 use crate::model::to_ms;
 use crate::{EntryKind, IdempotencyKey, InboundMail, MailOutcome, Principal, Result, StoreError};
@@ -52,23 +52,7 @@ impl SqlStore {
         {
             let mut tx = self.write.begin().await?;
             let sender = customer_by_email(&mut tx, &m.from, now).await?;
-            append(
-                &mut tx,
-                *id,
-                EntryKind::Reply,
-                true,
-                Some(sender),
-                Some(&m.reply),
-                None,
-                None,
-                now,
-            )
-            .await?;
-            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
+            append_requester_reply(&mut tx, *id, *status, Some(sender), &m.reply, now).await?;
             add_participants(&mut tx, *id, m.cc.iter()).await?;
             record(&mut tx, &m, Some(*id), "threaded", None, now).await?;
             tx.commit().await?;

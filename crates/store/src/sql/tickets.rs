@@ -432,3 +432,55 @@ pub(crate) async fn append_change(
     .fetch_one(conn)
     .await?)
 }
+
+/// A public reply from the requester's side (follow link, chat thread, mail): appended, and a
+/// ticket waiting on the user goes back to work, as a customer reply through the API does.
+/// Returns the entry's id.
+pub(crate) async fn append_requester_reply(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    status: Status,
+    actor: Option<i64>,
+    body: &str,
+    now_ms: i64,
+) -> Result<i64> {
+    let id = append(
+        conn,
+        ticket_id,
+        EntryKind::Reply,
+        true,
+        actor,
+        Some(body),
+        None,
+        None,
+        now_ms,
+    )
+    .await?;
+    if status == Status::WaitingOnUser {
+        sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+        append_change(
+            conn,
+            ticket_id,
+            EntryKind::StatusChanged,
+            true,
+            actor,
+            None,
+            Some("status"),
+            Some(Status::WaitingOnUser.as_str()),
+            Some(Status::InProgress.as_str()),
+            now_ms,
+        )
+        .await?;
+    } else {
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}

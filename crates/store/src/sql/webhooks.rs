@@ -15,11 +15,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::people::principal_where;
-use super::tickets::{append, append_change};
+use super::tickets::append_requester_reply;
 use super::{Arg, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
-    EntryKind, IdempotencyKey, NewTicket, NewWebhookSource, Result, StoreError, WebhookCredentials,
+    IdempotencyKey, NewTicket, NewWebhookSource, Result, StoreError, WebhookCredentials,
     WebhookMessage, WebhookOutcome, WebhookSource,
 };
 
@@ -229,45 +229,7 @@ impl SqlStore {
             return Ok(Step::Again);
         }
         let actor = Some(c.service.user_id);
-        append(
-            &mut tx,
-            ticket_id,
-            EntryKind::Reply,
-            true,
-            actor,
-            Some(m.body.as_str()),
-            None,
-            None,
-            now_ms,
-        )
-        .await?;
-        // The user writing again answers a request for information, as a customer reply does.
-        if status == Status::WaitingOnUser {
-            sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
-                .bind(now_ms)
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-            append_change(
-                &mut tx,
-                ticket_id,
-                EntryKind::StatusChanged,
-                true,
-                actor,
-                None,
-                Some("status"),
-                Some(Status::WaitingOnUser.as_str()),
-                Some(Status::InProgress.as_str()),
-                now_ms,
-            )
-            .await?;
-        } else {
-            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-                .bind(now_ms)
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        append_requester_reply(&mut tx, ticket_id, status, actor, m.body.as_str(), now_ms).await?;
         tx.commit().await?;
         Ok(Step::Done(WebhookOutcome {
             ticket: number,
@@ -293,27 +255,15 @@ impl SqlStore {
                 m.body.as_str()
             ))?,
         };
+        // The source system's address is not the user's: no IP or user agent to record.
         let new = NewTicket {
-            channel: c.source.channel,
-            title: m.title.clone(),
-            description,
-            evidence: Vec::new(),
-            order_number: None,
-            expected_resolution: None,
-            region: None,
             category: m.category.clone(),
-            nature: None,
             priority: m.triage.priority,
-            severity: None,
             impact_scope: m.triage.impact_scope,
-            department: None,
             requester_email: m.requester_email.clone(),
-            // The source system's address is not the user's; there is nothing to record.
-            requester_ip: None,
-            requester_user_agent: None,
             suggested_category: m.triage.suggested_category.clone(),
             triage: m.triage.record.clone(),
-            duplicate_of: None,
+            ..NewTicket::new(c.source.channel, m.title.clone(), description)
         };
         let key = IdempotencyKey {
             key: format!("webhook-thread:{generation}:{}", m.thread),
