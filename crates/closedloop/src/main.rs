@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use closedloop_domain::{Category, Role};
 use closedloop_server::config::LogFormat;
 use closedloop_server::{App, Config, Overrides};
-use closedloop_store::{Store, SystemClock};
+use closedloop_store::{SqlStore, Store, SystemClock};
 
 #[derive(Parser)]
 #[command(
@@ -298,10 +298,10 @@ async fn run(command: Command, config: Config) -> CliResult {
                 .map_err(|e: closedloop_domain::DomainError| {
                     CliError(format!("--channel: {}", e.message))
                 })?;
-            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let report = import::run(&store, &file, channel).await;
-            store.close().await;
-            let report = report?;
+            let report = with_store(&config, async |store| {
+                import::run(store, &file, channel).await
+            })
+            .await?;
             for (line, reason) in &report.rejected {
                 eprintln!("line {line}: {reason}");
             }
@@ -321,10 +321,9 @@ async fn run(command: Command, config: Config) -> CliResult {
             }
         }
         Command::IngestEmail => {
-            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = ingest::run(&store, &config).await;
-            store.close().await;
-            println!("{}", result?);
+            let outcome =
+                with_store(&config, async |store| ingest::run(store, &config).await).await?;
+            println!("{outcome}");
             Ok(())
         }
         Command::Triage(TriageCommand::Config) => {
@@ -336,17 +335,17 @@ async fn run(command: Command, config: Config) -> CliResult {
             Ok(())
         }
         Command::Triage(TriageCommand::Retrain { holdout, force }) => {
-            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = triage_cmd::retrain(&store, &config, holdout, force).await;
-            store.close().await;
-            result
+            with_store(&config, async |store| {
+                triage_cmd::retrain(store, &config, holdout, force).await
+            })
+            .await
         }
         Command::Triage(TriageCommand::Reclassify { since, apply }) => {
             let since = import::time("since", &since).map_err(CliError)?;
-            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = triage_cmd::reclassify(&store, &config, since, apply).await;
-            store.close().await;
-            result
+            with_store(&config, async |store| {
+                triage_cmd::reclassify(store, &config, since, apply).await
+            })
+            .await
         }
         Command::Triage(TriageCommand::Eval { train, test }) => {
             let mut out = std::io::stdout().lock();
@@ -354,10 +353,7 @@ async fn run(command: Command, config: Config) -> CliResult {
             Ok(())
         }
         Command::Seed { tickets, days } => {
-            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
-            let result = seed::run(&store, tickets, days).await;
-            store.close().await;
-            result
+            with_store(&config, async |store| seed::run(store, tickets, days).await).await
         }
     }
 }
@@ -422,6 +418,18 @@ fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Runs a command on the configured database and closes it (flushing SQLite's WAL) whatever
+/// the command's outcome.
+async fn with_store<T>(
+    config: &Config,
+    command: impl AsyncFnOnce(&SqlStore) -> CliResult<T>,
+) -> CliResult<T> {
+    let store = closedloop_server::open_store(config, Arc::new(SystemClock)).await?;
+    let result = command(&store).await;
+    store.close().await;
+    result
 }
 
 async fn user(cmd: UserCommand, config: Config) -> CliResult {
