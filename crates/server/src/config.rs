@@ -64,6 +64,11 @@ pub struct Config {
     pub duplicate_detection: bool,
     /// Pair score (0-1) above which a new ticket is registered as a duplicate of an open one.
     pub duplicate_threshold: f32,
+    /// New tickets are compared with the open tickets created in this many past days.
+    pub duplicate_window_days: u32,
+    /// At most this many open tickets are held for comparison (oldest dropped first); about
+    /// 250 bytes each.
+    pub duplicate_index_max: usize,
     /// Limits on the public (unauthenticated) endpoints.
     pub rate_limit: RateLimitConfig,
     /// Uploaded evidence, by content hash; unset: `<data_dir>/attachments`. Instances that
@@ -128,6 +133,8 @@ impl Default for Config {
             triage_reload_seconds: 10,
             duplicate_threshold: 0.9,
             duplicate_detection: true,
+            duplicate_window_days: 30,
+            duplicate_index_max: 200_000,
             triage_config: None,
             rate_limit: RateLimitConfig::default(),
             attachments_dir: None,
@@ -152,6 +159,8 @@ const ENV_KEYS: &[&str] = &[
     "triage_reload_seconds",
     "duplicate_threshold",
     "duplicate_detection",
+    "duplicate_window_days",
+    "duplicate_index_max",
     "triage_config",
     "rate_limit.login_per_minute",
     "rate_limit.login_burst",
@@ -253,6 +262,12 @@ impl Config {
         }
         if !(0.5..=1.0).contains(&self.duplicate_threshold) {
             return bad("duplicate_threshold", "must be between 0.5 and 1.0");
+        }
+        if !(1..=3_650).contains(&self.duplicate_window_days) {
+            return bad("duplicate_window_days", "must be between 1 and 3650");
+        }
+        if !(1_000..=50_000_000).contains(&self.duplicate_index_max) {
+            return bad("duplicate_index_max", "must be between 1000 and 50000000");
         }
         if !(1..=3_600).contains(&self.triage_reload_seconds) {
             return bad("triage_reload_seconds", "must be between 1 and 3600");

@@ -1,19 +1,37 @@
-//! Duplicate detection at intake: the triage engine's MinHash index over the open tickets,
-//! kept in memory by each instance (266 bytes a ticket; rebuilt from the database at start),
-//! and the pair scorer to confirm a candidate before a ticket is registered as a duplicate.
-//! Descriptions are compared, not titles: most titles are made from their description, and a
-//! generated title repeated in front of it would make the same text look different.
+//! Duplicate detection at intake: the triage engine's MinHash index over the recent open
+//! tickets, kept in memory by each instance (about 250 bytes a ticket; rebuilt from the
+//! database at start), and the pair scorer to confirm a candidate before a ticket is registered
+//! as a duplicate. Descriptions are compared, not titles: most titles are made from their
+//! description, and a generated title repeated in front of it would make the same text look
+//! different.
+//!
+//! The index holds the open tickets of the last `duplicate_window_days` (at most
+//! `duplicate_index_max`, oldest dropped first): people repeat what is current, and an index
+//! over every open ticket ever made grows without bound (351 MiB at a million tickets).
 
-use std::sync::RwLock;
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use closedloop_domain::TicketNumber;
-use closedloop_store::{Store, StoreError};
+use closedloop_store::{NewTicket, Store, StoreError};
 use closedloop_triage::dedup::Signature;
-use closedloop_triage::{DuplicateIndex, IndexOptions, PairText, TicketText, Triage};
+use closedloop_triage::text::Folded;
+use closedloop_triage::{DuplicateIndex, IndexOptions, PairText, Triage};
+
+use crate::Config;
 
 const CANDIDATES: usize = 4;
 const MIN_SIMILARITY: f32 = 0.4;
+/// Prepared texts of recent candidates. Repeats cluster around a few hot issues, so a small
+/// cache saves most database reads and most of the text preparation.
+const PREPARED: usize = 4096;
+/// How long a cached candidate is trusted to be open without asking the database again:
+/// another instance may close it meanwhile (this instance forgets it at once).
+const PREPARED_TTL: Duration = Duration::from_secs(10);
 
 /// A registered ticket the new one repeats.
 #[derive(Debug, Clone)]
@@ -22,116 +40,306 @@ pub struct Match {
     pub score: f32,
 }
 
+/// What a new ticket's check computed, kept to index the ticket once it is registered.
+pub struct Probe {
+    signature: Signature,
+    /// Prepared when the text had candidates: a text in a busy neighbourhood is likely to be
+    /// the next one's candidate, and the cache then saves a read and a preparation.
+    text: Option<Arc<PairText>>,
+}
+
+struct Prepared {
+    number: TicketNumber,
+    text: Arc<PairText>,
+    fetched: Instant,
+}
+
+struct Window {
+    /// Indexed tickets in id order with their creation time, for dropping the oldest.
+    order: VecDeque<(i64, DateTime<Utc>)>,
+}
+
 pub struct Duplicates {
     index: RwLock<DuplicateIndex>,
+    window: Mutex<Window>,
+    prepared: Mutex<lru::LruCache<i64, Prepared>>,
     ready: AtomicBool,
     threshold: f32,
     enabled: bool,
+    window_days: u32,
+    max_indexed: usize,
 }
 
 impl Duplicates {
-    pub fn new(threshold: f32, enabled: bool) -> Self {
+    pub fn new(config: &Config) -> Self {
         Self {
             index: RwLock::new(DuplicateIndex::new(IndexOptions::default())),
+            window: Mutex::new(Window {
+                order: VecDeque::new(),
+            }),
+            prepared: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(PREPARED).unwrap_or(NonZeroUsize::MIN),
+            )),
             ready: AtomicBool::new(false),
-            threshold,
-            enabled,
+            threshold: config.duplicate_threshold,
+            enabled: config.duplicate_detection,
+            window_days: config.duplicate_window_days,
+            max_indexed: config.duplicate_index_max,
         }
     }
 
-    /// Indexes every open ticket. The service answers meanwhile; until this is done, new
-    /// tickets are not checked (a million tickets take ~20 s on two cores).
-    pub async fn load(&self, engine: &Triage, store: &dyn Store) -> Result<usize, StoreError> {
-        if !self.enabled {
-            return Ok(0);
-        }
-        let mut after = 0;
-        let mut loaded = 0;
-        loop {
-            let page = store.open_ticket_texts(after, 5_000).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            let Ok(mut index) = self.index.write() else {
-                break;
-            };
-            for (id, text) in &page {
-                engine.index_ticket(
-                    &mut index,
-                    *id as u64,
-                    TicketText {
-                        title: None,
-                        description: text,
-                    },
-                );
-            }
-            loaded += page.len();
-        }
-        self.ready.store(true, Ordering::Release);
-        Ok(loaded)
+    fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(self.window_days))
     }
 
-    /// The text's signature, computed outside the index lock (folding and hashing are the
-    /// expensive part; the lock is held only to read or write the bands).
-    pub fn signature(&self, engine: &Triage, ticket: TicketText<'_>) -> Option<Signature> {
-        if !self.enabled {
-            return None;
-        }
-        Signature::of(engine.nlp(), &joined(ticket))
-    }
-
-    /// The open ticket this text repeats, if the pair scorer is sure enough.
-    pub async fn find(
+    /// Indexes the open tickets of the window. The service answers meanwhile; until this is
+    /// done, new tickets are not checked.
+    pub async fn load(
         &self,
         engine: &Triage,
         store: &dyn Store,
-        ticket: TicketText<'_>,
-        signature: Option<&Signature>,
-    ) -> Result<Option<Match>, StoreError> {
-        let Some(signature) = signature else {
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        if !self.enabled {
+            return Ok(0);
+        }
+        let since = self.cutoff(now);
+        let mut after = 0;
+        loop {
+            let page = store.open_ticket_texts(after, since, 5_000).await?;
+            let Some((last, _, _)) = page.last() else {
+                break;
+            };
+            after = *last;
+            // Signatures are computed before the lock: the index keeps answering meanwhile.
+            let signed: Vec<(i64, DateTime<Utc>, Signature)> = page
+                .into_iter()
+                .filter_map(|(id, at, text)| {
+                    Signature::of(engine.nlp(), &text).map(|sig| (id, at, sig))
+                })
+                .collect();
+            for (id, at, sig) in &signed {
+                self.insert(*id, *at, sig, now);
+            }
+        }
+        self.ready.store(true, Ordering::Release);
+        Ok(self.len())
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.read().map_or(0, |i| i.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Looks for an open ticket the new one repeats; a match is recorded on the ticket (its
+    /// `duplicate_of` and the triage record). Returns what is needed to index the ticket.
+    pub async fn check(
+        &self,
+        engine: &Triage,
+        store: &dyn Store,
+        new: &mut NewTicket,
+    ) -> Result<Option<Probe>, StoreError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        // Folded once for both the signature and the pair scorer.
+        let folded = engine.nlp().fold(new.description.as_str());
+        let Some(signature) = Signature::of_folded(&folded) else {
             return Ok(None);
         };
+        let (found, text) = self.find(engine, store, &folded, &signature).await?;
+        if let Some(m) = found {
+            crate::triage::note_duplicate(new, &m);
+            new.duplicate_of = Some(m.number);
+        }
+        Ok(Some(Probe { signature, text }))
+    }
+
+    /// Indexes a ticket just registered, unless it was registered as a duplicate (its
+    /// original stands for the cluster).
+    pub fn registered(&self, probe: Option<Probe>, ticket: &closedloop_store::Ticket) {
+        if let Some(probe) = probe
+            && ticket.duplicate_of.is_none()
+        {
+            self.insert(
+                ticket.id,
+                ticket.created_at,
+                &probe.signature,
+                ticket.created_at,
+            );
+            if let (Some(text), Ok(mut cache)) = (probe.text, self.prepared.lock()) {
+                cache.put(
+                    ticket.id,
+                    Prepared {
+                        number: ticket.number.clone(),
+                        text,
+                        fetched: Instant::now(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Drops what this instance remembers of a ticket's text and state (it changed status or
+    /// text); the index itself re-checks openness when a candidate is read again.
+    pub fn forget(&self, id: i64) {
+        if let Ok(mut cache) = self.prepared.lock() {
+            cache.pop(&id);
+        }
+    }
+
+    async fn find(
+        &self,
+        engine: &Triage,
+        store: &dyn Store,
+        folded: &Folded,
+        signature: &Signature,
+    ) -> Result<(Option<Match>, Option<Arc<PairText>>), StoreError> {
         if !self.ready.load(Ordering::Acquire) {
-            return Ok(None);
+            return Ok((None, None));
         }
         let candidates: Vec<i64> = match self.index.read() {
             // Only candidates whose estimated overlap could reach the threshold are worth a
-            // database read and a pair score: the scorer cannot call texts sharing less than
-            // about half their character bigrams the same request.
+            // read and a pair score: the scorer cannot call texts sharing less than about half
+            // their character bigrams the same request. Best estimate first.
             Ok(index) => index
                 .query_signature(signature, CANDIDATES)
                 .into_iter()
                 .filter(|c| c.similarity >= MIN_SIMILARITY)
                 .map(|c| c.id as i64)
                 .collect(),
-            Err(_) => return Ok(None),
+            Err(_) => return Ok((None, None)),
         };
         if candidates.is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
-        let texts = store.open_tickets_by_id(&candidates).await?;
-        // The new text is prepared (folded, segmented) once, not once per candidate.
-        let me = PairText::new(engine.nlp(), &joined(ticket));
+        let texts = self.prepared_texts(engine, store, &candidates).await?;
+        let me = PairText::from_folded(engine.nlp(), folded);
         let scorer = &engine.models().pairs;
-        let best = texts
-            .into_iter()
-            .map(|(_, number, other)| Match {
-                score: scorer.score_prepared(&me, &PairText::new(engine.nlp(), &other)),
-                number,
+        // The first candidate the scorer confirms is the original: candidates come in order
+        // of estimated similarity, and the rest need not be scored.
+        let found = candidates.iter().find_map(|id| {
+            let (number, text) = texts
+                .iter()
+                .find(|(i, _, _)| i == id)
+                .map(|(_, n, t)| (n, t))?;
+            let score = scorer.score_prepared(&me, text);
+            (score >= self.threshold).then(|| Match {
+                number: number.clone(),
+                score,
             })
-            .max_by(|a, b| a.score.total_cmp(&b.score));
-        Ok(best.filter(|m| m.score >= self.threshold))
+        });
+        Ok((found, Some(Arc::new(me))))
     }
 
-    pub fn add(&self, id: i64, signature: &Signature) {
-        if let Ok(mut index) = self.index.write() {
-            index.insert_signature(id as u64, signature);
+    /// The candidates still open with their prepared texts, from the cache where fresh.
+    async fn prepared_texts(
+        &self,
+        engine: &Triage,
+        store: &dyn Store,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, TicketNumber, Arc<PairText>)>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        if let Ok(mut cache) = self.prepared.lock() {
+            for id in ids {
+                match cache.get(id) {
+                    Some(p) if p.fetched.elapsed() < PREPARED_TTL => {
+                        found.push((*id, p.number.clone(), p.text.clone()));
+                    }
+                    _ => missing.push(*id),
+                }
+            }
+        } else {
+            missing.extend_from_slice(ids);
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let fetched = Instant::now();
+        let rows = store.open_tickets_by_id(&missing).await?;
+        let fresh: Vec<(i64, TicketNumber, Arc<PairText>)> = rows
+            .into_iter()
+            .map(|(id, number, text)| (id, number, Arc::new(PairText::new(engine.nlp(), &text))))
+            .collect();
+        if let Ok(mut cache) = self.prepared.lock() {
+            for id in &missing {
+                cache.pop(id);
+            }
+            for (id, number, text) in &fresh {
+                cache.put(
+                    *id,
+                    Prepared {
+                        number: number.clone(),
+                        text: text.clone(),
+                        fetched,
+                    },
+                );
+            }
+        }
+        found.extend(fresh);
+        Ok(found)
+    }
+
+    fn insert(&self, id: i64, created: DateTime<Utc>, sig: &Signature, now: DateTime<Utc>) {
+        let cutoff = self.cutoff(now);
+        let Ok(mut window) = self.window.lock() else {
+            return;
+        };
+        let Ok(mut index) = self.index.write() else {
+            return;
+        };
+        if created < cutoff {
+            return;
+        }
+        index.insert_signature(id as u64, sig);
+        window.order.push_back((id, created));
+        while let Some(&(old, at)) = window.order.front() {
+            if at >= cutoff && window.order.len() <= self.max_indexed {
+                break;
+            }
+            window.order.pop_front();
+            index.remove(old as u64);
         }
     }
 }
 
-fn joined(t: TicketText<'_>) -> String {
-    match t.title {
-        Some(title) => format!("{title}\n{}", t.description),
-        None => t.description.to_owned(),
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn duplicates(window_days: u32, max_indexed: usize) -> Duplicates {
+        Duplicates::new(&Config {
+            duplicate_window_days: window_days,
+            duplicate_index_max: max_indexed,
+            ..Config::default()
+        })
+    }
+
+    #[test]
+    fn the_index_keeps_only_the_window_and_drops_the_oldest_beyond_the_cap() {
+        let engine = crate::triage::Engine::seed().unwrap().current();
+        let d = duplicates(30, 1_000);
+        let sig = Signature::of(engine.nlp(), "退款一直没有到账 refund never arrived").unwrap();
+        let now = Utc::now();
+        // Too old for the window: not indexed at all.
+        d.insert(1, now - chrono::Duration::days(31), &sig, now);
+        assert_eq!(d.len(), 0);
+        for id in 10..1_210 {
+            d.insert(id, now, &sig, now);
+        }
+        assert_eq!(d.len(), 1_000);
+        let index = d.index.read().unwrap();
+        assert!(!index.contains(10) && !index.contains(209));
+        assert!(index.contains(210) && index.contains(1_209));
+        drop(index);
+        // Time passes: the next insert drops what left the window.
+        let later = now + chrono::Duration::days(31);
+        d.insert(5_000, later, &sig, later);
+        assert_eq!(d.len(), 1);
     }
 }

@@ -97,10 +97,7 @@ impl App {
         let state = AppState {
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
-            duplicates: Arc::new(duplicates::Duplicates::new(
-                config.duplicate_threshold,
-                config.duplicate_detection,
-            )),
+            duplicates: Arc::new(duplicates::Duplicates::new(&config)),
             config: Arc::new(config),
             clock,
             tokens: Arc::default(),
@@ -156,7 +153,12 @@ async fn reload_triage(state: AppState) {
 async fn index_open_tickets(state: AppState) {
     let started = std::time::Instant::now();
     let engine = state.triage.current();
-    match state.duplicates.load(&engine, state.store.as_ref()).await {
+    let now = state.clock.now();
+    match state
+        .duplicates
+        .load(&engine, state.store.as_ref(), now)
+        .await
+    {
         Ok(n) => tracing::info!(
             tickets = n,
             seconds = started.elapsed().as_secs_f32(),

@@ -22,6 +22,7 @@ pub use web::*;
 pub use webhook::*;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use closedloop_domain::TicketNumber;
 
 /// Everything the service asks of its database. Every method that takes a [`Principal`] applies
@@ -107,8 +108,14 @@ pub trait Store: Send + Sync + 'static {
     async fn bulk_insert(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome>;
 
     // --- duplicate detection ---
-    /// Open tickets (id, description) after `after_id`, for the duplicate index.
-    async fn open_ticket_texts(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, String)>>;
+    /// Open tickets created since `since` with ids after `after_id`, in id order, for the
+    /// duplicate index: (id, created_at, description).
+    async fn open_ticket_texts(
+        &self,
+        after_id: i64,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(i64, DateTime<Utc>, String)>>;
     /// Those of `ids` still open: (id, number, description).
     async fn open_tickets_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, TicketNumber, String)>>;
 

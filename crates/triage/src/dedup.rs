@@ -16,7 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde::{Deserialize, Serialize};
 
 use crate::features::mix;
-use crate::text::{Nlp, is_han};
+use crate::text::{Folded, Nlp, is_han};
 
 const BANDS: usize = 16;
 const ROWS: usize = 3;
@@ -55,7 +55,7 @@ pub struct IndexOptions {
 impl Default for IndexOptions {
     fn default() -> Self {
         Self {
-            max_bucket: 64,
+            max_bucket: 16,
             min_similarity: 0.2,
         }
     }
@@ -71,7 +71,9 @@ pub struct Candidate {
 #[derive(Debug, Default, Clone)]
 struct Band {
     main: Vec<(u32, u32)>,
-    pending: Vec<(u32, u32)>,
+    /// Entries since the last merge, by key: a query looks its keys up instead of scanning.
+    pending: FastMap<u32, Vec<u32>>,
+    pending_len: usize,
 }
 
 /// MinHash signature of a text: full values (for band keys) and the stored low bytes.
@@ -82,7 +84,11 @@ pub struct Signature {
 impl Signature {
     /// `None` when nothing is left to compare after normalisation.
     pub fn of(nlp: &Nlp, text: &str) -> Option<Self> {
-        let folded = nlp.fold(text);
+        Self::of_folded(&nlp.fold(text))
+    }
+
+    /// The signature of a text already folded (callers that also score pairs fold once).
+    pub fn of_folded(folded: &Folded) -> Option<Self> {
         let chars: Vec<char> = folded
             .folded
             .chars()
@@ -142,9 +148,34 @@ impl Signature {
 
     /// Estimated Jaccard similarity between two signatures' stored bytes.
     fn estimate(a: &[u8], b: &[u8]) -> f32 {
-        let same = a.iter().zip(b).filter(|(x, y)| x == y).count() as f32 / K as f32;
+        let same = equal_bytes(a, b) as f32 / K as f32;
         ((same - 1.0 / 256.0) / (1.0 - 1.0 / 256.0)).max(0.0)
     }
+}
+
+/// How many positions hold the same byte, eight at a time: a query compares up to a thousand
+/// stored signatures, and the byte-by-byte loop was most of its cost.
+fn equal_bytes(a: &[u8], b: &[u8]) -> u32 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut same = 0;
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .filter(|(x, y)| x == y)
+        .count() as u32;
+    for (x, y) in ca.zip(cb) {
+        let mut wx = [0u8; 8];
+        let mut wy = [0u8; 8];
+        wx.copy_from_slice(x);
+        wy.copy_from_slice(y);
+        let d = u64::from_le_bytes(wx) ^ u64::from_le_bytes(wy);
+        // High bit of each byte set exactly when that byte of `d` is zero.
+        let zero = !(((d & LOW7) + LOW7) | d | LOW7);
+        same += zero.count_ones();
+    }
+    same + tail
 }
 
 const SEEDS: [u64; K] = {
@@ -229,11 +260,9 @@ impl DuplicateIndex {
         self.slot_of.insert(id, slot);
         let live = self.ids.len();
         for (b, band) in self.bands.iter_mut().enumerate() {
-            if band.pending.capacity() == 0 {
-                band.pending.reserve_exact(pending_limit(live));
-            }
-            band.pending.push((sig.band_key(b), slot));
-            if band.pending.len() >= pending_limit(live) {
+            band.pending.entry(sig.band_key(b)).or_default().push(slot);
+            band.pending_len += 1;
+            if band.pending_len >= pending_limit(live) {
                 merge(band);
             }
         }
@@ -301,13 +330,9 @@ impl DuplicateIndex {
             // Newest first: slots grow with insertion order.
             let from = hi.saturating_sub(cap).max(lo);
             slots.extend(band.main[from..hi].iter().map(|e| e.1));
-            slots.extend(
-                band.pending
-                    .iter()
-                    .filter(|e| e.0 == key)
-                    .take(cap)
-                    .map(|e| e.1),
-            );
+            if let Some(recent) = band.pending.get(&key) {
+                slots.extend(&recent[recent.len().saturating_sub(cap)..]);
+            }
         }
         slots.sort_unstable();
         slots.dedup();
@@ -334,7 +359,7 @@ impl DuplicateIndex {
         let bands: usize = self
             .bands
             .iter()
-            .map(|b| (b.main.capacity() + b.pending.capacity()) * 8)
+            .map(|b| b.main.capacity() * 8 + b.pending_len * 4 + b.pending.capacity() * 32)
             .sum();
         let map_buckets = (self.slot_of.capacity() * 8 / 7 + 1).next_power_of_two();
         self.ids.capacity() * 8 + self.sigs.capacity() + bands + map_buckets * (16 + 1)
@@ -346,25 +371,29 @@ fn pending_limit(live: usize) -> usize {
 }
 
 fn merge(band: &mut Band) {
-    if band.pending.is_empty() {
+    if band.pending_len == 0 {
         return;
     }
-    band.pending.sort_unstable();
-    let mut out = Vec::with_capacity(band.main.len() + band.pending.len());
+    let mut pending: Vec<(u32, u32)> = Vec::with_capacity(band.pending_len);
+    for (key, slots) in band.pending.drain() {
+        pending.extend(slots.into_iter().map(|s| (key, s)));
+    }
+    band.pending_len = 0;
+    pending.sort_unstable();
+    let mut out = Vec::with_capacity(band.main.len() + pending.len());
     let (mut i, mut j) = (0, 0);
-    while i < band.main.len() && j < band.pending.len() {
-        if band.main[i] <= band.pending[j] {
+    while i < band.main.len() && j < pending.len() {
+        if band.main[i] <= pending[j] {
             out.push(band.main[i]);
             i += 1;
         } else {
-            out.push(band.pending[j]);
+            out.push(pending[j]);
             j += 1;
         }
     }
     out.extend_from_slice(&band.main[i..]);
-    out.extend_from_slice(&band.pending[j..]);
+    out.extend_from_slice(&pending[j..]);
     band.main = out;
-    band.pending.clear();
 }
 
 /// Groups ids connected by duplicate edges (union-find), largest group first; singletons are
@@ -411,6 +440,17 @@ pub fn clusters(edges: impl IntoIterator<Item = (u64, u64)>) -> Vec<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn equal_bytes_counts_like_a_byte_loop(
+            pairs in proptest::collection::vec((0u8..4, 0u8..4), 0..60),
+        ) {
+            let (a, b): (Vec<u8>, Vec<u8>) = pairs.into_iter().unzip();
+            let slow = a.iter().zip(&b).filter(|(x, y)| x == y).count() as u32;
+            proptest::prop_assert_eq!(equal_bytes(&a, &b), slow);
+        }
+    }
 
     fn nlp() -> Nlp {
         match Nlp::new() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::TriageError;
 use crate::features::{hash_str, mix};
 use crate::linear::Rng;
-use crate::text::{Nlp, TokenKind};
+use crate::text::{Folded, Nlp, TokenKind};
 
 /// Longer texts are compared on their first this many characters.
 const MAX_PAIR_CHARS: usize = 256;
@@ -48,7 +48,11 @@ fn sorted_dedup(mut v: Vec<u64>) -> Vec<u64> {
 
 impl PairText {
     pub fn new(nlp: &Nlp, text: &str) -> Self {
-        let folded = nlp.fold(text);
+        Self::from_folded(nlp, &nlp.fold(text))
+    }
+
+    /// The prepared form of a text already folded with `nlp`.
+    pub fn from_folded(nlp: &Nlp, folded: &Folded) -> Self {
         let chars: Vec<char> = folded
             .folded
             .chars()
@@ -125,37 +129,15 @@ pub fn bigram_jaccard(a: &PairText, b: &PairText) -> f32 {
     jaccard(&a.bi, &b.bi)
 }
 
-fn lcs<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    if a.is_empty() || b.is_empty() {
-        return 0;
-    }
-    let mut prev = vec![0u16; b.len() + 1];
-    let mut cur = vec![0u16; b.len() + 1];
-    for x in a {
-        for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y {
-                prev[j] + 1
-            } else {
-                prev[j + 1].max(cur[j])
-            };
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    usize::from(prev[b.len()])
+/// Longest common subsequence length. Bit-parallel (rapidfuzz): the quadratic table made these
+/// two measures most of the cost of a duplicate check.
+fn lcs<T: rapidfuzz::HashableChar + Copy + PartialEq>(a: &[T], b: &[T]) -> usize {
+    rapidfuzz::distance::lcs_seq::similarity(a.iter().copied(), b.iter().copied())
 }
 
+/// Unit-cost edit distance, bit-parallel like [`lcs`].
 fn levenshtein(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, x) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(x != y);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    rapidfuzz::distance::levenshtein::distance(a.iter().copied(), b.iter().copied())
 }
 
 /// The dense pair features, each roughly in 0..1.
@@ -530,6 +512,52 @@ impl PairScorer {
 
 #[cfg(test)]
 mod tests {
+
+    /// The textbook tables the bit-parallel versions must agree with (the trained scorer's
+    /// features were computed with these).
+    fn lcs_table<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+        let mut prev = vec![0usize; b.len() + 1];
+        let mut cur = vec![0usize; b.len() + 1];
+        for x in a {
+            for (j, y) in b.iter().enumerate() {
+                cur[j + 1] = if x == y {
+                    prev[j] + 1
+                } else {
+                    prev[j + 1].max(cur[j])
+                };
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        prev[b.len()]
+    }
+
+    fn levenshtein_table(a: &[char], b: &[char]) -> usize {
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        let mut cur = vec![0; b.len() + 1];
+        for (i, x) in a.iter().enumerate() {
+            cur[0] = i + 1;
+            for (j, y) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(x != y);
+                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        prev[b.len()]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bit_parallel_measures_equal_the_tables(
+            a in proptest::collection::vec(proptest::sample::select(vec!['a', 'b', 'c', '退', '款', '1']), 0..300),
+            b in proptest::collection::vec(proptest::sample::select(vec!['a', 'b', 'c', '退', '款', '1']), 0..300),
+        ) {
+            proptest::prop_assert_eq!(lcs(&a, &b), lcs_table(&a, &b));
+            proptest::prop_assert_eq!(levenshtein(&a, &b), levenshtein_table(&a, &b));
+            let wa: Vec<u64> = a.iter().map(|c| u64::from(u32::from(*c)) * 0x9E37_79B9).collect();
+            let wb: Vec<u64> = b.iter().map(|c| u64::from(u32::from(*c)) * 0x9E37_79B9).collect();
+            proptest::prop_assert_eq!(lcs(&wa, &wb), lcs_table(&wa, &wb));
+        }
+    }
     use super::*;
 
     fn nlp() -> Nlp {

@@ -15,8 +15,6 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 
-use closedloop_triage::TicketText;
-
 use super::json::RawJson;
 use super::{ApiJson, valid_email};
 use crate::AppState;
@@ -197,28 +195,16 @@ pub async fn create_ticket(
     let mut new = input.into_new(&actor, ip, user_agent)?;
     let engine = state.triage.current();
     crate::triage::apply(&engine, &mut new);
-    let text = TicketText {
-        title: None,
-        description: new.description.as_str(),
-    };
-    let signature = state.duplicates.signature(&engine, text);
-    if let Some(m) = state
+    let probe = state
         .duplicates
-        .find(&engine, state.store.as_ref(), text, signature.as_ref())
-        .await?
-    {
-        crate::triage::note_duplicate(&mut new, &m);
-        new.duplicate_of = Some(m.number);
-    }
+        .check(&engine, state.store.as_ref(), &mut new)
+        .await?;
     let (ticket, created) = state
         .store
         .create_ticket(&actor.0, new, idempotency)
         .await?;
-    if let Some(sig) = &signature
-        && created
-        && ticket.duplicate_of.is_none()
-    {
-        state.duplicates.add(ticket.id, sig);
+    if created {
+        state.duplicates.registered(probe, &ticket);
     }
     let status = if created {
         StatusCode::CREATED
@@ -490,5 +476,6 @@ pub async fn update_ticket(
         ));
     }
     let ticket = state.store.update_ticket(&actor.0, &number, patch).await?;
+    state.duplicates.forget(ticket.id);
     Ok(Json(redact(&actor, ticket)))
 }

@@ -56,9 +56,9 @@ pub async fn transition(
             })
             .transpose()?,
     };
-    Ok(Json(
-        state.store.transition(&actor.0, &number, request).await?,
-    ))
+    let ticket = state.store.transition(&actor.0, &number, request).await?;
+    state.duplicates.forget(ticket.id);
+    Ok(Json(ticket))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use closedloop_domain::{Category, Channel, Description, TextField};
 use closedloop_store::{NewAttachment, NewTicket, WebSubmission};
-use closedloop_triage::TicketText;
 
 use super::{csrf_ok, csrf_token, forbidden, notice, page, random_token, server_error, token_hash};
 use crate::AppState;
@@ -371,23 +370,17 @@ pub async fn submit(
     };
     let engine = state.triage.current();
     crate::triage::apply(&engine, &mut new);
-    let text = TicketText {
-        title: None,
-        description: new.description.as_str(),
-    };
-    let signature = state.duplicates.signature(&engine, text);
-    match state
+    let probe = match state
         .duplicates
-        .find(&engine, state.store.as_ref(), text, signature.as_ref())
+        .check(&engine, state.store.as_ref(), &mut new)
         .await
     {
-        Ok(Some(m)) => {
-            crate::triage::note_duplicate(&mut new, &m);
-            new.duplicate_of = Some(m.number);
+        Ok(probe) => probe,
+        Err(error) => {
+            tracing::warn!(error = ?error, "duplicate detection failed");
+            None
         }
-        Ok(None) => {}
-        Err(error) => tracing::warn!(error = ?error, "duplicate detection failed"),
-    }
+    };
     let token = random_token();
     let submission = WebSubmission {
         ticket: new,
@@ -402,11 +395,7 @@ pub async fn submit(
             return server_error();
         }
     };
-    if let Some(sig) = &signature
-        && ticket.duplicate_of.is_none()
-    {
-        state.duplicates.add(ticket.id, sig);
-    }
+    state.duplicates.registered(probe, &ticket);
     tracing::info!(ticket = %ticket.number, anonymous, "web form ticket");
     page(
         StatusCode::OK,

@@ -26,7 +26,7 @@ impl SqlStore {
             .filter_map(|t| t.import_key.as_deref())
             .collect();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Sql::new("SELECT key FROM import_keys WHERE key IN (");
+            let mut sql = Sql::batch("SELECT key FROM import_keys WHERE key IN (", self.dialect);
             for (i, k) in chunk.iter().enumerate() {
                 sql.push(if i == 0 { "" } else { ", " })
                     .bind(Arg::Text((*k).to_owned()));
@@ -63,10 +63,11 @@ impl SqlStore {
             reserve_numbers(&mut tx, fresh.iter().map(|t| t.created_at.date_naive())).await?;
 
         for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Sql::new(
+            let mut sql = Sql::batch(
                 "INSERT INTO tickets (number, channel, requester_id, title, title_generated, description, category, nature, \
                  priority, severity, impact_scope, department_id, status, created_at, updated_at, resolved_at, \
                  order_number, region) VALUES ",
+                self.dialect,
             );
             let mut keys_by_number = HashMap::new();
             for (i, t) in chunk.iter().enumerate() {
@@ -126,9 +127,14 @@ impl SqlStore {
             }
             sql.push(" RETURNING id, created_at, number");
             let inserted = sql.query().fetch_all(&mut *tx).await?;
-            let mut entries =
-                Sql::new("INSERT INTO timeline (ticket_id, kind, public, created_at) VALUES ");
-            let mut keys = Sql::new("INSERT INTO import_keys (key, ticket_id, created_at) VALUES ");
+            let mut entries = Sql::batch(
+                "INSERT INTO timeline (ticket_id, kind, public, created_at) VALUES ",
+                self.dialect,
+            );
+            let mut keys = Sql::batch(
+                "INSERT INTO import_keys (key, ticket_id, created_at) VALUES ",
+                self.dialect,
+            );
             let mut any_key = false;
             for (i, row) in inserted.iter().enumerate() {
                 let id: i64 = row.try_get(0)?;

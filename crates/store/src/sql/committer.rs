@@ -14,7 +14,7 @@ use closedloop_domain::TicketNumber;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Arg, Sql};
+use super::{Arg, Dialect, Sql};
 use crate::model::to_ms;
 use crate::{IdempotencyKey, Result, StoreError};
 
@@ -61,9 +61,9 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    pub fn start(pool: AnyPool) -> Self {
+    pub fn start(pool: AnyPool, dialect: Dialect) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, rx));
+        tokio::spawn(run(pool, dialect, rx));
         Self { jobs }
     }
 
@@ -80,11 +80,11 @@ impl Committer {
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let tickets: Vec<&Pending> = batch.iter().map(|j| &j.ticket).collect();
-        match insert(&pool, &tickets).await {
+        match insert(&pool, dialect, &tickets).await {
             Ok(ids) => {
                 for (job, written) in batch.drain(..).zip(ids) {
                     let _ = job.reply.send(Ok(written));
@@ -97,7 +97,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let one = insert(&pool, &[&job.ticket]).await;
+                    let one = insert(&pool, dialect, &[&job.ticket]).await;
                     let one = one.and_then(|ids| {
                         ids.into_iter().next().ok_or(StoreError::NotFound("ticket"))
                     });
@@ -109,16 +109,21 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Writes the tickets in one transaction and returns their ids and numbers in the order given.
-async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber)>> {
+async fn insert(
+    pool: &AnyPool,
+    dialect: Dialect,
+    batch: &[&Pending],
+) -> Result<Vec<(i64, TicketNumber)>> {
     let mut tx = pool.begin().await?;
 
     // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
     let mut next = reserve_numbers(&mut tx, batch.iter().map(|t| t.at.date_naive())).await?;
 
-    let mut sql = Sql::new(
+    let mut sql = Sql::batch(
         "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
          title_generated, description, evidence, order_number, expected_resolution, region, category, nature, \
          priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by, duplicate_of) VALUES ",
+        dialect,
     );
     let mut numbers = Vec::with_capacity(batch.len());
     for (i, t) in batch.iter().enumerate() {
@@ -194,8 +199,10 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
         })
         .collect::<Result<Vec<i64>>>()?;
 
-    let mut coordinators =
-        Sql::new("INSERT INTO ticket_coordinators (ticket_id, department_id) VALUES ");
+    let mut coordinators = Sql::batch(
+        "INSERT INTO ticket_coordinators (ticket_id, department_id) VALUES ",
+        dialect,
+    );
     let mut any = false;
     for (t, id) in batch.iter().zip(&ids) {
         for c in &t.coordinators {
@@ -212,8 +219,9 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
         coordinators.query().execute(&mut *tx).await?;
     }
 
-    let mut timeline = Sql::new(
+    let mut timeline = Sql::batch(
         "INSERT INTO timeline (ticket_id, kind, public, actor_id, body, field, new_value, created_at) VALUES ",
+        dialect,
     );
     for (i, (t, id)) in batch.iter().zip(&ids).enumerate() {
         let at = to_ms(t.at);
@@ -260,8 +268,9 @@ async fn insert(pool: &AnyPool, batch: &[&Pending]) -> Result<Vec<(i64, TicketNu
     }
     timeline.query().execute(&mut *tx).await?;
 
-    let mut keys = Sql::new(
+    let mut keys = Sql::batch(
         "INSERT INTO idempotency_keys (user_id, key, request_hash, ticket_id, created_at) VALUES ",
+        dialect,
     );
     let mut any = false;
     for (t, id) in batch.iter().zip(&ids) {

@@ -47,18 +47,20 @@ impl SqlStore {
     pub(crate) async fn open_ticket_texts_impl(
         &self,
         after_id: i64,
+        since: chrono::DateTime<chrono::Utc>,
         limit: u32,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>, String)>> {
         let rows = sqlx::query(
-            "SELECT id, description FROM tickets WHERE id > $1 \
-             AND status NOT IN ('closed', 'duplicate') ORDER BY id LIMIT $2",
+            "SELECT id, created_at, description FROM tickets WHERE id > $1 AND created_at >= $2 \
+             AND status NOT IN ('closed', 'duplicate') ORDER BY id LIMIT $3",
         )
         .bind(after_id)
+        .bind(to_ms(since))
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get(0)?, from_ms(r.try_get(1)?), r.try_get(2)?)))
             .collect()
     }
 

@@ -134,7 +134,7 @@ impl SqlStore {
             }
         };
         Ok(SqlStore {
-            committer: committer::Committer::start(write.clone()),
+            committer: committer::Committer::start(write.clone(), dialect),
             routing: routing::RoutingCache::default(),
             read,
             write,
@@ -238,6 +238,12 @@ pub(crate) enum Arg {
 pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
+    /// `?` instead of `$n`: SQLite looks numbered parameters up in a list, so binding
+    /// thousands of them (a multi-row insert) costs quadratic time.
+    anonymous: bool,
+    /// Not kept as a prepared statement: multi-row texts rarely repeat and would push the
+    /// statements that do out of the connection's cache.
+    one_off: bool,
 }
 
 impl Sql {
@@ -245,6 +251,17 @@ impl Sql {
         Self {
             text: text.to_owned(),
             args: Vec::new(),
+            anonymous: false,
+            one_off: false,
+        }
+    }
+
+    /// A multi-row statement built per batch.
+    pub fn batch(text: &str, dialect: Dialect) -> Self {
+        Self {
+            anonymous: dialect == Dialect::Sqlite,
+            one_off: true,
+            ..Self::new(text)
         }
     }
 
@@ -255,7 +272,11 @@ impl Sql {
 
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
-        let _ = write!(self.text, "${}", self.args.len());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            let _ = write!(self.text, "${}", self.args.len());
+        }
         self
     }
 
@@ -292,7 +313,7 @@ impl Sql {
     }
 
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+        let mut q = sqlx::query(&self.text).persistent(!self.one_off);
         for a in &self.args {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
@@ -440,8 +461,13 @@ impl crate::Store for SqlStore {
     async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<crate::BulkOutcome> {
         self.bulk_insert_impl(tickets).await
     }
-    async fn open_ticket_texts(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, String)>> {
-        self.open_ticket_texts_impl(after_id, limit).await
+    async fn open_ticket_texts(
+        &self,
+        after_id: i64,
+        since: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>, String)>> {
+        self.open_ticket_texts_impl(after_id, since, limit).await
     }
     async fn open_tickets_by_id(
         &self,
