@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod number;
 pub mod role;
 pub mod routing;
+pub mod sla;
 pub mod ticket;
 pub mod title;
 

@@ -69,6 +69,11 @@ pub struct Config {
     /// At most this many open tickets are held for comparison (oldest dropped first); about
     /// 250 bytes each.
     pub duplicate_index_max: usize,
+    /// A TOML file of SLA settings (`[policy]` targets, warnings and escalation chains;
+    /// `[calendar]` working hours, time zone, holidays); unset: the defaults of MISSION §3.
+    pub sla_config: Option<PathBuf>,
+    /// How often each instance looks for SLA moments that have come due.
+    pub sla_poll_ms: u64,
     /// Limits on the public (unauthenticated) endpoints.
     pub rate_limit: RateLimitConfig,
     /// Uploaded evidence, by content hash; unset: `<data_dir>/attachments`. Instances that
@@ -136,6 +141,8 @@ impl Default for Config {
             duplicate_window_days: 30,
             duplicate_index_max: 200_000,
             triage_config: None,
+            sla_config: None,
+            sla_poll_ms: 1_000,
             rate_limit: RateLimitConfig::default(),
             attachments_dir: None,
             max_attachment_bytes: 10 * 1024 * 1024,
@@ -162,6 +169,8 @@ const ENV_KEYS: &[&str] = &[
     "duplicate_window_days",
     "duplicate_index_max",
     "triage_config",
+    "sla_config",
+    "sla_poll_ms",
     "rate_limit.login_per_minute",
     "rate_limit.login_burst",
     "rate_limit.public_per_minute",
@@ -222,6 +231,29 @@ impl Config {
         Ok(config)
     }
 
+    /// The SLA settings: defaults, overlaid by `sla_config` if set, validated.
+    pub fn sla(&self) -> Result<closedloop_domain::sla::Sla, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            key: "sla_config",
+            message,
+        };
+        let sla = match &self.sla_config {
+            None => closedloop_domain::sla::Sla::default(),
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(invalid(format!("{}: no such file", path.display())));
+                }
+                Figment::new()
+                    .merge(Toml::file_exact(path))
+                    .extract()
+                    .map_err(|e| invalid(format!("{}: {e}", path.display())))?
+            }
+        };
+        sla.validate()
+            .map_err(|e| invalid(format!("{}: {}", e.field, e.message)))?;
+        Ok(sla)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key, message: &str| {
             Err(ConfigError::Invalid {
@@ -263,6 +295,9 @@ impl Config {
         if !(0.5..=1.0).contains(&self.duplicate_threshold) {
             return bad("duplicate_threshold", "must be between 0.5 and 1.0");
         }
+        if !(10..=60_000).contains(&self.sla_poll_ms) {
+            return bad("sla_poll_ms", "must be between 10 and 60000");
+        }
         if !(1..=3_650).contains(&self.duplicate_window_days) {
             return bad("duplicate_window_days", "must be between 1 and 3650");
         }
@@ -294,6 +329,7 @@ impl Config {
         if !(16..=10_000_000).contains(&r.max_tracked) {
             return bad("rate_limit.max_tracked", "must be between 16 and 10000000");
         }
+        self.sla()?;
         Ok(())
     }
 

@@ -74,6 +74,7 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SqlSto
     }
     let options = ConnectOptions {
         max_connections: config.max_connections,
+        sla: Arc::new(config.sla().map_err(|e| StartError::Api(e.to_string()))?),
         ..ConnectOptions::default()
     };
     let store = SqlStore::connect(&config.database_url(), &options, clock).await?;
@@ -128,11 +129,13 @@ impl App {
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let reload = tokio::spawn(reload_triage(self.state.clone()));
         let index = tokio::spawn(index_open_tickets(self.state.clone()));
+        let sla = tokio::spawn(sla_scheduler(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         reload.abort();
         index.abort();
+        sla.abort();
         self.store.close().await;
         result
     }
@@ -145,6 +148,29 @@ async fn reload_triage(state: AppState) {
     loop {
         if let Err(error) = state.triage.refresh(state.store.as_ref()).await {
             tracing::warn!(%error, "cannot look for a retrained triage model");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Acts on SLA moments as they come due. Every instance runs one; the store hands each moment
+/// to one of them and marks it done with its effects, so nothing acts twice. After a restart
+/// the first passes catch up on everything that came due meanwhile.
+async fn sla_scheduler(state: AppState) {
+    const BATCH: u32 = 500;
+    let every = std::time::Duration::from_millis(state.config.sla_poll_ms);
+    loop {
+        match state.store.fire_due(BATCH).await {
+            // A full batch: more may be waiting.
+            Ok(report) if report.taken == BATCH as usize => {
+                tracing::info!(fired = report.fired, "SLA moments acted on; more are due");
+                continue;
+            }
+            Ok(report) if report.taken > 0 => {
+                tracing::info!(fired = report.fired, "SLA moments acted on");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "SLA scheduler pass failed"),
         }
         tokio::time::sleep(every).await;
     }

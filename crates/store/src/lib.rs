@@ -17,6 +17,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Result, StoreError};
 pub use mail::*;
 pub use model::*;
+pub use sql::sla::FireReport;
 pub use sql::{ConnectOptions, SqlStore};
 pub use web::*;
 pub use webhook::*;
@@ -96,6 +97,18 @@ pub trait Store: Send + Sync + 'static {
         public: bool,
         body: &str,
     ) -> Result<TimelineEntry>;
+
+    // --- SLA clocks ---
+    /// Every clock of the ticket as of now, derived from its history.
+    async fn ticket_clocks(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<closedloop_domain::sla::ClockState>>;
+    /// Acts on up to `limit` due SLA moments (warnings, breaches, escalation steps), each once.
+    async fn fire_due(&self, limit: u32) -> Result<FireReport>;
+    /// The newest notifications for a user, newest first.
+    async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<Notification>>;
     async fn timeline(
         &self,
         actor: &Principal,

@@ -110,6 +110,10 @@ pub struct Ticket {
     pub accepted_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the first answer is due under the SLA policy (`None` once no clock runs for it,
+    /// or while paused). `GET /api/v1/tickets/{number}/sla` shows every clock.
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    pub resolution_due_at: Option<DateTime<Utc>>,
 }
 
 /// A ticket to register, already validated at the edge.
@@ -235,6 +239,8 @@ pub enum EntryKind {
     Routed,
     /// The triage engine's verdict and reasons (JSON in `body`); staff only.
     Triaged,
+    /// An SLA warning, breach or escalation step (`field` = clock, `new_value` = stage); staff only.
+    Sla,
 }
 
 impl EntryKind {
@@ -248,6 +254,7 @@ impl EntryKind {
             EntryKind::FieldChanged => "field_changed",
             EntryKind::Routed => "routed",
             EntryKind::Triaged => "triaged",
+            EntryKind::Sla => "sla",
         }
     }
 
@@ -261,6 +268,7 @@ impl EntryKind {
             EntryKind::FieldChanged,
             EntryKind::Routed,
             EntryKind::Triaged,
+            EntryKind::Sla,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -360,4 +368,16 @@ mod tests {
         assert_eq!(Cursor::decode("not-a-cursor"), None);
         assert_eq!(Cursor::decode(""), None);
     }
+}
+
+/// Something the service told a user (SLA warnings and escalations so far).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    #[schema(value_type = Option<String>)]
+    pub ticket: Option<TicketNumber>,
+    /// `sla_warning` or `sla_escalation`.
+    pub kind: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
 }

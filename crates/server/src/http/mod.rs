@@ -76,6 +76,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))
         .routes(routes!(timeline::timeline))
+        .routes(routes!(timeline::sla))
+        .routes(routes!(timeline::notifications))
         .routes(routes!(attachments::download))
         .routes(routes!(
             directory::list_departments,

@@ -126,3 +126,35 @@ pub async fn timeline(
     let number = parse_number(&number)?;
     Ok(Json(state.store.timeline(&actor.0, &number).await?))
 }
+
+/// Every SLA clock of the ticket as of now, derived from its history: target, due and warning
+/// times (RFC 3339), elapsed and remaining seconds, and `running`, `paused`, `met` or
+/// `breached`. Staff only.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/sla", tag = "tickets",
+    params(("number" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn sla(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Vec<closedloop_domain::sla::ClockState>>> {
+    if !actor.0.role.is_staff() {
+        return Err(crate::error::ApiError::forbidden(
+            "SLA clocks are for staff",
+        ));
+    }
+    let number = parse_number(&number)?;
+    Ok(Json(state.store.ticket_clocks(&actor.0, &number).await?))
+}
+
+/// The caller's newest notifications (SLA warnings and escalations), newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
+    responses((status = 200, body = Vec<closedloop_store::Notification>)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> ApiResult<Json<Vec<closedloop_store::Notification>>> {
+    Ok(Json(state.store.notifications(actor.0.user_id, 100).await?))
+}

@@ -56,6 +56,7 @@ fn kind_label(k: EntryKind) -> &'static str {
         EntryKind::FieldChanged => "信息更新 / Updated",
         EntryKind::Routed => "已转交 / Routed",
         EntryKind::Triaged => "已分类 / Classified",
+        EntryKind::Sla => "时限提醒 / Service-level alert",
     }
 }
 

@@ -68,4 +68,8 @@ on_every_backend!(
     webhook_concurrent_first_messages_make_one_ticket,
     only_admins_manage_webhook_sources,
     webhook_and_login_endpoints_answer_429_over_the_limit,
+    urgent_complaint_is_p1_with_first_response_due_within_30_minutes,
+    unanswered_ticket_breaches_on_time_and_escalates_once,
+    ticket_answered_in_time_never_escalates,
+    waiting_on_the_user_pauses_the_clocks,
 );

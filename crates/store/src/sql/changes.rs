@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use super::rows::{self, ENTRY_SELECT};
 use super::tickets::{append, append_change, load_scoped, ticket_by_id};
 use super::{Arg, Sql, SqlStore, department_id};
-use crate::model::to_ms;
+use crate::model::{from_ms, to_ms};
 use crate::{
     EntryKind, Principal, Result, StoreError, Ticket, TicketPatch, TimelineEntry, TransitionRequest,
 };
@@ -223,6 +223,7 @@ impl SqlStore {
             replace_coordinators(&mut tx, &t, codes, department_id_now, actor.user_id, now_ms)
                 .await?;
         }
+        super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;
         let updated = ticket_by_id(&mut tx, t.id).await?;
         tx.commit().await?;
         Ok(updated)
@@ -328,6 +329,7 @@ impl SqlStore {
             )
             .await?;
         }
+        super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;
         let updated = ticket_by_id(&mut tx, t.id).await?;
         tx.commit().await?;
         Ok(updated)
@@ -399,6 +401,10 @@ impl SqlStore {
             .fetch_one(&mut *tx)
             .await?;
         let entry = rows::entry(&row)?;
+        if public {
+            // A staff answer stops the first-response clock; a customer's resumes paused ones.
+            super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;
+        }
         tx.commit().await?;
         Ok(entry)
     }

@@ -48,6 +48,10 @@ pub(crate) struct Pending {
     pub triage: Option<String>,
     /// (id, number) of the open ticket this one repeats.
     pub duplicate_of: Option<(i64, String)>,
+    /// The SLA moments of the new ticket and its due columns.
+    pub due: Vec<closedloop_domain::sla::Due>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
 }
 
 struct Job {
@@ -122,7 +126,8 @@ async fn insert(
     let mut sql = Sql::batch(
         "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
          title_generated, description, evidence, order_number, expected_resolution, region, category, nature, \
-         priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by, duplicate_of) VALUES ",
+         priority, severity, impact_scope, department_id, status, created_at, updated_at, created_by, duplicate_of, \
+         first_response_due_at, resolution_due_at) VALUES ",
         dialect,
     );
     let mut numbers = Vec::with_capacity(batch.len());
@@ -180,6 +185,10 @@ async fn insert(
             .bind(Arg::Int(t.actor_id))
             .push(", ")
             .opt_int(t.duplicate_of.as_ref().map(|d| d.0))
+            .push(", ")
+            .opt_int(t.first_response_due)
+            .push(", ")
+            .opt_int(t.resolution_due)
             .push(")");
         numbers.push(number);
     }
@@ -267,6 +276,12 @@ async fn insert(
         }
     }
     timeline.query().execute(&mut *tx).await?;
+
+    let mut due = Vec::new();
+    for (t, id) in batch.iter().zip(&ids) {
+        due.extend(t.due.iter().map(|d| (*id, d)));
+    }
+    super::sla::insert_due(&mut tx, dialect, &due).await?;
 
     let mut keys = Sql::batch(
         "INSERT INTO idempotency_keys (user_id, key, request_hash, ticket_id, created_at) VALUES ",

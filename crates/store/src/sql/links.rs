@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::people::{customer_by_email, principal_where};
 use super::rows::{self, ENTRY_SELECT};
-use super::tickets::{append_requester_reply, ticket_by_id};
+use super::tickets::ticket_by_id;
 use super::{Arg, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
@@ -138,7 +138,9 @@ impl SqlStore {
                 "this ticket is closed; open a new one",
             ));
         }
-        let id = append_requester_reply(&mut tx, ticket_id, status, requester, body, now).await?;
+        let id = self
+            .append_requester_reply(&mut tx, ticket_id, status, requester, body, now)
+            .await?;
         let row = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)

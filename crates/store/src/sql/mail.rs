@@ -5,7 +5,7 @@ use closedloop_domain::{Role, Status, TicketNumber};
 use sqlx::Row;
 
 use super::people::customer_by_email;
-use super::tickets::{append, append_requester_reply};
+use super::tickets::append;
 use super::{Arg, Sql, SqlStore, parse_stored};
 use crate::model::to_ms;
 use crate::{EntryKind, IdempotencyKey, InboundMail, MailOutcome, Principal, Result, StoreError};
@@ -52,7 +52,8 @@ impl SqlStore {
         {
             let mut tx = self.write.begin().await?;
             let sender = customer_by_email(&mut tx, &m.from, now).await?;
-            append_requester_reply(&mut tx, *id, *status, Some(sender), &m.reply, now).await?;
+            self.append_requester_reply(&mut tx, *id, *status, Some(sender), &m.reply, now)
+                .await?;
             add_participants(&mut tx, *id, m.cc.iter()).await?;
             record(&mut tx, &m, Some(*id), "threaded", None, now).await?;
             tx.commit().await?;

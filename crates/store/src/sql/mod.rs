@@ -9,6 +9,7 @@ mod mail;
 mod people;
 mod routing;
 mod rows;
+pub(crate) mod sla;
 mod tickets;
 mod webhooks;
 
@@ -72,6 +73,8 @@ pub struct ConnectOptions {
     /// Connections for reads (SQLite) or for everything (PostgreSQL).
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SLA policy and working calendar: every change re-plans the ticket's clocks with it.
+    pub sla: Arc<closedloop_domain::sla::Sla>,
 }
 
 impl Default for ConnectOptions {
@@ -79,6 +82,7 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
+            sla: Arc::default(),
         }
     }
 }
@@ -91,6 +95,7 @@ pub struct SqlStore {
     pub(crate) write: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sla: Arc<closedloop_domain::sla::Sla>,
     committer: committer::Committer,
     routing: routing::RoutingCache,
 }
@@ -140,6 +145,7 @@ impl SqlStore {
             write,
             dialect,
             clock,
+            sla: options.sla.clone(),
         })
     }
 
@@ -460,6 +466,19 @@ impl crate::Store for SqlStore {
     }
     async fn bulk_insert(&self, tickets: &[crate::BulkTicket]) -> Result<crate::BulkOutcome> {
         self.bulk_insert_impl(tickets).await
+    }
+    async fn ticket_clocks(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<closedloop_domain::sla::ClockState>> {
+        self.ticket_clocks_impl(actor, number).await
+    }
+    async fn fire_due(&self, limit: u32) -> Result<sla::FireReport> {
+        self.fire_due_impl(limit).await
+    }
+    async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<crate::Notification>> {
+        self.notifications_impl(user_id, limit).await
     }
     async fn open_ticket_texts(
         &self,

@@ -13,7 +13,8 @@ pub(crate) const TICKET_SELECT: &str = "SELECT t.id, t.number, t.channel, t.stat
     t.category, t.nature, t.priority, t.severity, t.impact_scope, d.code AS department, \
     t.assignee_id, a.name AS assignee_name, t.requester_id, r.name AS requester_name, \
     t.requester_ip, t.requester_user_agent, m.number AS duplicate_of, t.created_at, t.updated_at, \
-    t.first_response_at, t.accepted_at, t.resolved_at, t.closed_at \
+    t.first_response_at, t.accepted_at, t.resolved_at, t.closed_at, t.first_response_due_at, \
+    t.resolution_due_at \
     FROM tickets t \
     LEFT JOIN departments d ON d.id = t.department_id \
     LEFT JOIN users a ON a.id = t.assignee_id \
@@ -72,6 +73,8 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket> {
         accepted_at: opt_ms(row, "accepted_at")?,
         resolved_at: opt_ms(row, "resolved_at")?,
         closed_at: opt_ms(row, "closed_at")?,
+        first_response_due_at: opt_ms(row, "first_response_due_at")?,
+        resolution_due_at: opt_ms(row, "resolution_due_at")?,
     })
 }
 

@@ -14,6 +14,7 @@ use crate::model::{from_ms, to_ms};
 use crate::{
     EntryKind, IdempotencyKey, NewTicket, Page, Principal, Result, StoreError, Ticket, TicketFilter,
 };
+use closedloop_domain::sla::{ClockEvent, TicketFacts, TimedEvent};
 
 /// Where a new ticket goes: handling department and coordinators.
 struct Route {
@@ -124,7 +125,29 @@ impl SqlStore {
             accepted_at: None,
             resolved_at: None,
             closed_at: None,
+            first_response_due_at: None,
+            resolution_due_at: None,
         };
+        // A new ticket's clocks follow from its first row alone; planned here so the committer
+        // writes them with the ticket.
+        let created = [TimedEvent {
+            at: now,
+            event: ClockEvent::StatusChanged { to: ticket.status },
+        }];
+        let clocks = self.sla.clocks(
+            &TicketFacts {
+                created_at: now,
+                channel: ticket.channel,
+                category: ticket.category.clone(),
+                multi_department: !ticket.coordinating_departments.is_empty(),
+            },
+            ticket.priority,
+            &created[..usize::from(ticket.status != Status::Received)],
+            now,
+        );
+        let (first_response_due, resolution_due) = super::sla::due_columns(&clocks);
+        ticket.first_response_due_at = first_response_due.map(from_ms);
+        ticket.resolution_due_at = resolution_due.map(from_ms);
         let (id, number) = self
             .committer
             .commit(Pending {
@@ -152,6 +175,9 @@ impl SqlStore {
                 idempotency: idem.cloned(),
                 triage: new.triage.clone(),
                 duplicate_of: master.map(|m| (m.0, m.1.as_str().to_owned())),
+                due: self.sla.plan(&clocks),
+                first_response_due,
+                resolution_due,
             })
             .await?;
         // The answer is what was written, so it is not read back: one query less per ticket.
@@ -433,54 +459,59 @@ pub(crate) async fn append_change(
     .await?)
 }
 
-/// A public reply from the requester's side (follow link, chat thread, mail): appended, and a
-/// ticket waiting on the user goes back to work, as a customer reply through the API does.
-/// Returns the entry's id.
-pub(crate) async fn append_requester_reply(
-    conn: &mut AnyConnection,
-    ticket_id: i64,
-    status: Status,
-    actor: Option<i64>,
-    body: &str,
-    now_ms: i64,
-) -> Result<i64> {
-    let id = append(
-        conn,
-        ticket_id,
-        EntryKind::Reply,
-        true,
-        actor,
-        Some(body),
-        None,
-        None,
-        now_ms,
-    )
-    .await?;
-    if status == Status::WaitingOnUser {
-        sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(ticket_id)
-            .execute(&mut *conn)
-            .await?;
-        append_change(
+impl SqlStore {
+    /// A public reply from the requester's side (follow link, chat thread, mail): appended, and
+    /// a ticket waiting on the user goes back to work, as a customer reply through the API
+    /// does. Returns the entry's id.
+    pub(crate) async fn append_requester_reply(
+        &self,
+        conn: &mut AnyConnection,
+        ticket_id: i64,
+        status: Status,
+        actor: Option<i64>,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let id = append(
             conn,
             ticket_id,
-            EntryKind::StatusChanged,
+            EntryKind::Reply,
             true,
             actor,
+            Some(body),
             None,
-            Some("status"),
-            Some(Status::WaitingOnUser.as_str()),
-            Some(Status::InProgress.as_str()),
+            None,
             now_ms,
         )
         .await?;
-    } else {
-        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(ticket_id)
-            .execute(&mut *conn)
+        if status == Status::WaitingOnUser {
+            sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(ticket_id)
+                .execute(&mut *conn)
+                .await?;
+            append_change(
+                conn,
+                ticket_id,
+                EntryKind::StatusChanged,
+                true,
+                actor,
+                None,
+                Some("status"),
+                Some(Status::WaitingOnUser.as_str()),
+                Some(Status::InProgress.as_str()),
+                now_ms,
+            )
             .await?;
+            // The clocks paused while waiting run again.
+            super::sla::refresh(conn, self.dialect, &self.sla, ticket_id, from_ms(now_ms)).await?;
+        } else {
+            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(ticket_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(id)
     }
-    Ok(id)
 }

@@ -15,7 +15,6 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::people::principal_where;
-use super::tickets::append_requester_reply;
 use super::{Arg, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
@@ -229,7 +228,8 @@ impl SqlStore {
             return Ok(Step::Again);
         }
         let actor = Some(c.service.user_id);
-        append_requester_reply(&mut tx, ticket_id, status, actor, m.body.as_str(), now_ms).await?;
+        self.append_requester_reply(&mut tx, ticket_id, status, actor, m.body.as_str(), now_ms)
+            .await?;
         tx.commit().await?;
         Ok(Step::Done(WebhookOutcome {
             ticket: number,

@@ -1,0 +1,312 @@
+//! SLA clocks with a clock the tests move: breaches at the right moment, once; answered tickets
+//! never escalate; waiting on the user pauses the clocks.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp, spawn_with};
+
+async fn app(backend: Backend) -> TestApp {
+    spawn_with(backend, |c| c.sla_poll_ms = 20).await
+}
+
+fn minutes(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| panic!("not an RFC 3339 time: {v}"))
+}
+
+/// The ticket's SLA timeline entries as (clock, stage).
+async fn sla_entries(app: &TestApp, number: &str) -> Vec<(String, String)> {
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/timeline"))
+        .await;
+    t.body
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "sla")
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or_default().to_owned(),
+                e["new_value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits (real time) until the scheduler has recorded `want` on the ticket.
+async fn wait_for(app: &TestApp, number: &str, want: (&str, &str)) {
+    for _ in 0..250 {
+        if sla_entries(app, number)
+            .await
+            .iter()
+            .any(|(c, s)| c == want.0 && s == want.1)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "no {want:?} on {number}: {:?}",
+        sla_entries(app, number).await
+    );
+}
+
+/// Gives the scheduler time for many passes (it polls every 20 ms in these tests).
+async fn let_scheduler_run() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+fn count(entries: &[(String, String)], clock: &str, stage: &str) -> usize {
+    entries
+        .iter()
+        .filter(|(c, s)| c == clock && s == stage)
+        .count()
+}
+
+/// The fixed contract: an urgent complaint is P1 and its first answer is due within 30 minutes.
+pub async fn urgent_complaint_is_p1_with_first_response_due_within_30_minutes(backend: Backend) {
+    let app = app(backend).await;
+    let customer = app.user("victim@example.com", "customer", &[]).await;
+    let r = app
+        .post(
+            &customer,
+            "/api/v1/tickets",
+            json!({"channel": "email", "description": "My account was stolen and money was taken from my balance, please freeze it now!"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.str("priority"), "P1", "{}", r.body);
+    let created = time(&r.body["created_at"]);
+    let due = time(&r.body["first_response_due_at"]);
+    assert!(due > created && due - created <= minutes(30), "{}", r.body);
+    // The answer is what is stored.
+    let again = app
+        .get(&app.admin, &format!("/api/v1/tickets/{}", r.str("number")))
+        .await;
+    assert_eq!(
+        again.body["first_response_due_at"],
+        r.body["first_response_due_at"]
+    );
+    assert!(
+        again.body["resolution_due_at"].is_string(),
+        "{}",
+        again.body
+    );
+}
+
+/// A P2 web ticket nobody answers: warned at 75%, breached at 10 minutes (raised to P1, the
+/// department's supervisor told), and each happens once however long the scheduler runs.
+pub async fn unanswered_ticket_breaches_on_time_and_escalates_once(backend: Backend) {
+    let app = app(backend).await;
+    let supervisor = app
+        .user("lead@closedloop.test", "supervisor", &["tech_support"])
+        .await;
+    let r = app
+        .post(
+            &app.admin,
+            "/api/v1/tickets",
+            json!({"channel": "web", "description": "The export button does nothing", "priority": "P2", "department": "tech_support"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let number = r.str("number");
+    let due = time(&r.body["first_response_due_at"]);
+    assert_eq!(due - time(&r.body["created_at"]), minutes(10));
+
+    app.clock.advance(minutes(7));
+    let_scheduler_run().await;
+    assert!(
+        sla_entries(&app, &number).await.is_empty(),
+        "nothing is due at 7 minutes"
+    );
+
+    app.clock.advance(chrono::Duration::seconds(40)); // 7m40s: past 75% of 10 minutes
+    wait_for(&app, &number, ("first_response", "warning")).await;
+    assert_eq!(
+        count(
+            &sla_entries(&app, &number).await,
+            "first_response",
+            "breach"
+        ),
+        0
+    );
+
+    app.clock.advance(chrono::Duration::seconds(140)); // 10m00s: due
+    wait_for(&app, &number, ("first_response", "breach")).await;
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(
+        t.str("priority"),
+        "P1",
+        "the breach raises the priority one level"
+    );
+
+    let_scheduler_run().await;
+    app.clock.advance(minutes(1));
+    let_scheduler_run().await;
+    let entries = sla_entries(&app, &number).await;
+    assert_eq!(
+        count(&entries, "first_response", "breach"),
+        1,
+        "{entries:?}"
+    );
+    assert_eq!(
+        count(&entries, "first_response", "warning"),
+        1,
+        "{entries:?}"
+    );
+    let raises = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/timeline"))
+        .await
+        .body
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["field"] == "priority")
+        .count();
+    assert_eq!(raises, 1, "raised once");
+
+    let told = app.get(&supervisor, "/api/v1/notifications").await;
+    let told = told.body.as_array().expect("notifications");
+    assert_eq!(
+        told.iter()
+            .filter(|n| n["kind"] == "sla_escalation" && n["ticket"] == number.as_str())
+            .count(),
+        1,
+        "{told:?}"
+    );
+    let clocks = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
+        .await;
+    let first = clocks
+        .body
+        .as_array()
+        .expect("clocks")
+        .iter()
+        .find(|c| c["kind"] == "first_response")
+        .cloned()
+        .expect("first response clock");
+    assert_eq!(first["state"]["status"], "breached", "{first}");
+    assert!(
+        first["remaining_seconds"].as_i64().unwrap_or(0) < 0,
+        "{first}"
+    );
+}
+
+/// Answered in time: the first-response clock is met and never escalates.
+pub async fn ticket_answered_in_time_never_escalates(backend: Backend) {
+    let app = app(backend).await;
+    let number = app
+        .create(
+            &app.admin,
+            json!({"channel": "web", "description": "How do I change my invoice address?", "priority": "P2"}),
+        )
+        .await;
+    app.clock.advance(minutes(5));
+    let reply = app
+        .post(
+            &app.admin,
+            &format!("/api/v1/tickets/{number}/replies"),
+            json!({"body": "Open Settings, then Billing."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    app.clock.advance(minutes(60));
+    let_scheduler_run().await;
+    let entries = sla_entries(&app, &number).await;
+    assert_eq!(
+        count(&entries, "first_response", "breach"),
+        0,
+        "{entries:?}"
+    );
+    assert_eq!(
+        count(&entries, "first_response", "warning"),
+        0,
+        "{entries:?}"
+    );
+    let clocks = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
+        .await;
+    let first = clocks
+        .body
+        .as_array()
+        .expect("clocks")
+        .iter()
+        .find(|c| c["kind"] == "first_response")
+        .cloned()
+        .expect("first response clock");
+    assert_eq!(first["state"]["status"], "met", "{first}");
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert!(
+        t.body["first_response_due_at"].is_null(),
+        "no first answer is due any more"
+    );
+}
+
+/// Waiting on the user stops the resolution clock; the user's answer starts it again with the
+/// due time moved by the wait.
+pub async fn waiting_on_the_user_pauses_the_clocks(backend: Backend) {
+    let app = app(backend).await;
+    let customer = app.user("slow@example.com", "customer", &[]).await;
+    let number = app
+        .create(
+            &customer,
+            json!({"channel": "web", "description": "The app crashes when I open my orders"}),
+        )
+        .await;
+    let before = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    let resolution_due = time(&before.body["resolution_due_at"]);
+    for action in ["accept", "start", "request_info"] {
+        let r = app.act(&app.admin, &number, action).await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+    }
+    let waiting = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert!(
+        waiting.body["resolution_due_at"].is_null(),
+        "paused: {}",
+        waiting.body
+    );
+
+    // The user takes far longer than the whole resolution target to answer.
+    let wait = resolution_due - time(&before.body["created_at"]) + minutes(60);
+    app.clock.advance(wait);
+    let_scheduler_run().await;
+    assert_eq!(
+        count(&sla_entries(&app, &number).await, "resolution", "breach"),
+        0
+    );
+
+    let answer = app
+        .post(
+            &customer,
+            &format!("/api/v1/tickets/{number}/replies"),
+            json!({"body": "It happens on every start, screenshot attached."}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let resumed = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(resumed.str("status"), "in_progress");
+    assert_eq!(
+        time(&resumed.body["resolution_due_at"]),
+        resolution_due + wait
+    );
+}
