@@ -17,6 +17,8 @@ use closedloop_server::config::LogFormat;
 use closedloop_server::{App, Config, Overrides};
 use closedloop_store::{SqlStore, Store, SystemClock};
 
+use crate::progress::Progress;
+
 #[derive(Parser)]
 #[command(
     name = "closedloop",
@@ -77,6 +79,9 @@ enum Command {
     /// The triage engine: evaluation, retraining, re-classification.
     #[command(subcommand)]
     Triage(TriageCommand),
+    /// SLA clocks: re-plan them after a policy change, or act on what is due now.
+    #[command(subcommand)]
+    Sla(SlaCommand),
     /// Bulk-generate synthetic tickets (for benchmarks and demos).
     Seed {
         #[arg(long)]
@@ -144,6 +149,15 @@ enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Derive every open ticket's clocks again with the configured policy (`sla_config`) and
+    /// replace their pending deadlines. Moments already acted on are not repeated.
+    Replan,
+    /// Act on every SLA moment due now (as the servers' schedulers do), then print how many.
+    Fire,
 }
 
 #[derive(Subcommand)]
@@ -326,6 +340,7 @@ async fn run(command: Command, config: Config) -> CliResult {
             println!("{outcome}");
             Ok(())
         }
+        Command::Sla(cmd) => with_store(&config, async |store| sla(store, cmd).await).await,
         Command::Triage(TriageCommand::Config) => {
             let engine =
                 closedloop_server::triage::Engine::configured(&config).map_err(CliError)?;
@@ -430,6 +445,49 @@ async fn with_store<T>(
     let result = command(&store).await;
     store.close().await;
     result
+}
+
+async fn sla(store: &SqlStore, cmd: SlaCommand) -> CliResult {
+    let started = std::time::Instant::now();
+    match cmd {
+        SlaCommand::Replan => {
+            let mut progress = Progress::new("replanned", 0);
+            let (mut after, mut total) = (0, 0);
+            loop {
+                let (n, last) = store.replan_open(after, 1_000).await?;
+                progress.inc(n as u64);
+                total += n;
+                match last {
+                    Some(id) => after = id,
+                    None => break,
+                }
+            }
+            progress.finish();
+            println!(
+                "replanned the clocks of {total} open tickets in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        SlaCommand::Fire => {
+            let mut progress = Progress::new("acted on", 0);
+            let (mut taken, mut fired) = (0, 0);
+            loop {
+                let report = store.fire_due(500).await?;
+                progress.inc(report.taken as u64);
+                taken += report.taken;
+                fired += report.fired;
+                if report.taken < 500 {
+                    break;
+                }
+            }
+            progress.finish();
+            println!(
+                "acted on {fired} SLA moments ({taken} taken) in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> CliResult {

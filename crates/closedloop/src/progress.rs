@@ -47,7 +47,11 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.inc(n),
             None if self.done >= self.next_line && (self.total == 0 || self.done < self.total) => {
-                eprintln!("{} {}/{}", self.what, self.done, self.total);
+                if self.total == 0 {
+                    eprintln!("{} {}", self.what, self.done);
+                } else {
+                    eprintln!("{} {}/{}", self.what, self.done, self.total);
+                }
                 self.next_line = self.done
                     + if self.total == 0 {
                         10_000
@@ -62,6 +66,7 @@ impl Progress {
     pub fn finish(self) {
         match self.bar {
             Some(bar) => bar.finish_and_clear(),
+            None if self.total == 0 => eprintln!("{} {} done", self.what, self.done),
             None => eprintln!("{} {}/{} done", self.what, self.done, self.total),
         }
     }

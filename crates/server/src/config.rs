@@ -364,6 +364,44 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The example in README.md ("SLA clocks") is a configuration that loads.
+    #[test]
+    #[allow(clippy::panic)]
+    fn the_readme_sla_example_loads_and_overlays_the_defaults() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n[policy]").map(|i| i + "```toml\n".len());
+        let example = start
+            .and_then(|s| readme[s..].find("```").map(|e| &readme[s..s + e]))
+            .unwrap_or_default();
+        assert!(example.contains("[calendar]"), "README example not found");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("sla.toml");
+        std::fs::write(&path, example).unwrap_or_else(|e| panic!("{e}"));
+        let config = Config {
+            sla_config: Some(path),
+            ..Config::default()
+        };
+        let sla = config.sla().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sla.policy.warn_at_percent, 80);
+        assert!(sla.policy.escalation.p3.is_empty());
+        // What the file does not name keeps its default.
+        assert_eq!(
+            sla.policy.escalation.p1,
+            closedloop_domain::sla::SlaPolicy::default().escalation.p1
+        );
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[policy]\nwarn_at_percent = 150\n").unwrap_or_else(|e| panic!("{e}"));
+        let err = Config {
+            sla_config: Some(bad),
+            ..Config::default()
+        }
+        .sla()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("sla_config") && err.contains("warn_at_percent"), "{err}");
+    }
+
     #[test]
     fn defaults_are_valid_and_use_sqlite_under_data() {
         let c = Config::default();

@@ -107,6 +107,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<closedloop_domain::sla::ClockState>>;
     /// Acts on up to `limit` due SLA moments (warnings, breaches, escalation steps), each once.
     async fn fire_due(&self, limit: u32) -> Result<FireReport>;
+    /// Re-plans the clocks of up to `limit` open tickets after `after_id`; (count, last id).
+    async fn replan_open(&self, after_id: i64, limit: u32) -> Result<(usize, Option<i64>)>;
     /// The newest notifications for a user, newest first.
     async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<Notification>>;
     async fn timeline(

@@ -477,6 +477,9 @@ impl crate::Store for SqlStore {
     async fn fire_due(&self, limit: u32) -> Result<sla::FireReport> {
         self.fire_due_impl(limit).await
     }
+    async fn replan_open(&self, after_id: i64, limit: u32) -> Result<(usize, Option<i64>)> {
+        self.replan_open_impl(after_id, limit).await
+    }
     async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<crate::Notification>> {
         self.notifications_impl(user_id, limit).await
     }

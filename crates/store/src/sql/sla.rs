@@ -14,10 +14,9 @@ use closedloop_domain::sla::{
 use closedloop_domain::{Category, Priority, Role, Status, TicketNumber};
 use sqlx::{AnyConnection, Row};
 
-use super::tickets::{append, append_change};
 use super::{Arg, Dialect, Sql, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
-use crate::{EntryKind, Principal, Result, StoreError};
+use crate::{Principal, Result, StoreError};
 
 /// Marks an automatic priority raise on the timeline: clocks are not re-targeted by it.
 pub(crate) const ESCALATION_MARK: &str = "sla_escalation";
@@ -204,6 +203,116 @@ pub struct FireReport {
     pub fired: usize,
 }
 
+/// The writes one scheduler pass makes, gathered.
+#[derive(Default)]
+struct Effects {
+    /// (ticket, clock, body, stage) for the staff-only `sla` entries.
+    entries: Vec<(i64, ClockKind, String, String)>,
+    /// (ticket, from, to), in order; a ticket may rise twice in one pass.
+    raises: Vec<(i64, Priority, Priority)>,
+    /// (user, ticket, kind, text).
+    notes: Vec<(i64, i64, &'static str, String)>,
+}
+
+impl Effects {
+    async fn write(
+        &self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        priorities: &HashMap<i64, Priority>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let raised: HashSet<i64> = self.raises.iter().map(|r| r.0).collect();
+        for ticket in &raised {
+            let Some(p) = priorities.get(ticket) else {
+                continue;
+            };
+            sqlx::query(
+                "UPDATE tickets SET priority = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            )
+            .bind(p.as_str())
+            .bind(now_ms)
+            .bind(*ticket)
+            .execute(&mut *conn)
+            .await?;
+        }
+        type Row<'a> = (
+            i64,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(self.entries.len() + self.raises.len());
+        for (ticket, clock, body, stage) in &self.entries {
+            rows.push((
+                *ticket,
+                "sla",
+                Some(body),
+                Some(clock.as_str()),
+                None,
+                Some(stage),
+            ));
+        }
+        for (ticket, from, to) in &self.raises {
+            rows.push((
+                *ticket,
+                "field_changed",
+                Some(ESCALATION_MARK),
+                Some("priority"),
+                Some(from.as_str()),
+                Some(to.as_str()),
+            ));
+        }
+        for chunk in rows.chunks(500) {
+            let mut sql = Sql::batch(
+                "INSERT INTO timeline (ticket_id, kind, public, actor_id, body, field, old_value, new_value, created_at) VALUES ",
+                dialect,
+            );
+            for (i, (ticket, kind, body, field, old, new)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Arg::Int(*ticket))
+                    .push(", ")
+                    .bind(Arg::Text((*kind).into()))
+                    .push(", 0, NULL, ")
+                    .opt_text(*body)
+                    .push(", ")
+                    .opt_text(*field)
+                    .push(", ")
+                    .opt_text(*old)
+                    .push(", ")
+                    .opt_text(*new)
+                    .push(", ")
+                    .bind(Arg::Int(now_ms))
+                    .push(")");
+            }
+            sql.query().execute(&mut *conn).await?;
+        }
+        for chunk in self.notes.chunks(500) {
+            let mut sql = Sql::batch(
+                "INSERT INTO notifications (user_id, ticket_id, kind, body, created_at) VALUES ",
+                dialect,
+            );
+            for (i, (user, ticket, kind, text)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Arg::Int(*user))
+                    .push(", ")
+                    .bind(Arg::Int(*ticket))
+                    .push(", ")
+                    .bind(Arg::Text((*kind).into()))
+                    .push(", ")
+                    .bind(Arg::Text(text.clone()))
+                    .push(", ")
+                    .bind(Arg::Int(now_ms))
+                    .push(")");
+            }
+            sql.query().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
 impl SqlStore {
     /// Acts on up to `limit` due moments in one transaction.
     pub(crate) async fn fire_due_impl(&self, limit: u32) -> Result<FireReport> {
@@ -252,7 +361,11 @@ impl SqlStore {
             .filter(|d| d.stage != DueStage::Warning)
             .map(|d| (d.ticket_id, d.clock, d.cycle_start))
             .collect();
+        // Effects are gathered and written with a few multi-row statements: per-statement cost
+        // dominates on both backends, and a catch-up after downtime can be tens of thousands.
         let mut priorities: HashMap<i64, Priority> = HashMap::new();
+        let mut effects = Effects::default();
+        let mut who: HashMap<(String, Option<i64>, Option<i64>), Vec<i64>> = HashMap::new();
         let mut fired = 0;
         for d in &due {
             if d.stage == DueStage::Warning
@@ -261,10 +374,31 @@ impl SqlStore {
                 continue;
             }
             let current = *priorities.entry(d.ticket_id).or_insert(d.priority);
-            let raised = self.act(&mut tx, d, current, now_ms).await?;
-            priorities.insert(d.ticket_id, raised);
+            let (notify, after) = self.effects_of(d, current, &mut effects);
+            priorities.insert(d.ticket_id, after);
+            let key = (notify, d.department_id, d.assignee_id);
+            if !who.contains_key(&key) {
+                let found = recipients(&mut tx, &key.0, key.1, key.2).await?;
+                who.insert(key.clone(), found);
+            }
+            let kind = if d.stage == DueStage::Warning {
+                "sla_warning"
+            } else {
+                "sla_escalation"
+            };
+            let text = format!(
+                "{}: {}",
+                d.number,
+                effects.entries.last().map_or("", |e| e.2.as_str())
+            );
+            for user in who.get(&key).into_iter().flatten() {
+                effects.notes.push((*user, d.ticket_id, kind, text.clone()));
+            }
             fired += 1;
         }
+        effects
+            .write(&mut tx, self.dialect, &priorities, now_ms)
+            .await?;
         let mut done = Sql::batch("UPDATE sla_due SET done_at = ", self.dialect);
         done.bind(Arg::Int(now_ms)).push(" WHERE id IN ");
         done.bind_list(due.iter().map(|d| d.id));
@@ -276,15 +410,14 @@ impl SqlStore {
         })
     }
 
-    /// Records one moment on the timeline, raises the priority if the chain says so and tells
-    /// the people it names. Returns the ticket's priority afterwards.
-    async fn act(
+    /// What one moment does: its timeline entry, a priority raise if the chain says so.
+    /// Returns the role to notify and the ticket's priority afterwards.
+    fn effects_of(
         &self,
-        conn: &mut AnyConnection,
         d: &DueRow,
         priority: Priority,
-        now_ms: i64,
-    ) -> Result<Priority> {
+        effects: &mut Effects,
+    ) -> (String, Priority) {
         let clock = d.clock.as_str().replace('_', " ");
         let due = from_ms(d.due_at).to_rfc3339();
         let step = self.sla.step(d.clock_priority, d.stage);
@@ -300,71 +433,48 @@ impl SqlStore {
                 format!("{clock}: target missed at {due}"),
                 step.map_or_else(|| "team_lead".to_owned(), |s| s.notify.clone()),
             ),
-            DueStage::Escalation(_) => (
-                format!(
-                    "{clock}: still not met at {due}; escalated to {}",
-                    step.map_or("management", |s| s.notify.as_str())
-                ),
-                step.map_or_else(|| "management".to_owned(), |s| s.notify.clone()),
-            ),
+            DueStage::Escalation(_) => {
+                let to = step.map_or("management", |s| s.notify.as_str());
+                (
+                    format!("{clock}: still not met at {due}; escalated to {to}"),
+                    to.to_owned(),
+                )
+            }
         };
-        append(
-            conn,
-            d.ticket_id,
-            EntryKind::Sla,
-            false,
-            None,
-            Some(&body),
-            Some(d.clock.as_str()),
-            Some(&d.stage.to_text()),
-            now_ms,
-        )
-        .await?;
-        let mut after = priority;
+        effects
+            .entries
+            .push((d.ticket_id, d.clock, body, d.stage.to_text()));
         if step.is_some_and(|s| s.raise_priority) && priority != Priority::P1 {
-            after = priority.raised();
-            sqlx::query(
-                "UPDATE tickets SET priority = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-            )
-            .bind(after.as_str())
-            .bind(now_ms)
-            .bind(d.ticket_id)
-            .execute(&mut *conn)
-            .await?;
-            append_change(
-                conn,
-                d.ticket_id,
-                EntryKind::FieldChanged,
-                false,
-                None,
-                Some(ESCALATION_MARK),
-                Some("priority"),
-                Some(priority.as_str()),
-                Some(after.as_str()),
-                now_ms,
-            )
-            .await?;
+            effects
+                .raises
+                .push((d.ticket_id, priority, priority.raised()));
+            return (notify, priority.raised());
         }
-        let recipients = recipients(conn, &notify, d.department_id, d.assignee_id).await?;
-        let kind = if d.stage == DueStage::Warning {
-            "sla_warning"
-        } else {
-            "sla_escalation"
-        };
-        let text = format!("{}: {body}", d.number);
-        for user in recipients {
-            sqlx::query(
-                "INSERT INTO notifications (user_id, ticket_id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(user)
-            .bind(d.ticket_id)
-            .bind(kind)
-            .bind(&text)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
+        (notify, priority)
+    }
+
+    /// Re-plans the clocks of up to `limit` open tickets after `after_id` (in id order, one
+    /// transaction), e.g. after the policy changed. Returns how many and the last id.
+    pub(crate) async fn replan_open_impl(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<(usize, Option<i64>)> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE id > $1 \
+             AND status NOT IN ('resolved', 'closed', 'duplicate') ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let now = self.clock.now();
+        let mut tx = self.write.begin().await?;
+        for id in &ids {
+            refresh(&mut tx, self.dialect, &self.sla, *id, now).await?;
         }
-        Ok(after)
+        tx.commit().await?;
+        Ok((ids.len(), ids.last().copied()))
     }
 
     pub(crate) async fn notifications_impl(
