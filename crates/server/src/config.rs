@@ -369,7 +369,9 @@ mod tests {
     #[allow(clippy::panic)]
     fn the_readme_sla_example_loads_and_overlays_the_defaults() {
         let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n[policy]").map(|i| i + "```toml\n".len());
+        let start = readme
+            .find("```toml\n[policy]")
+            .map(|i| i + "```toml\n".len());
         let example = start
             .and_then(|s| readme[s..].find("```").map(|e| &readme[s..s + e]))
             .unwrap_or_default();
@@ -399,7 +401,10 @@ mod tests {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-        assert!(err.contains("sla_config") && err.contains("warn_at_percent"), "{err}");
+        assert!(
+            err.contains("sla_config") && err.contains("warn_at_percent"),
+            "{err}"
+        );
     }
 
     #[test]
