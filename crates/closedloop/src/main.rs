@@ -158,6 +158,12 @@ enum SlaCommand {
     Replan,
     /// Act on every SLA moment due now (as the servers' schedulers do), then print how many.
     Fire,
+    /// Open, overdue and stuck tickets per department (for a daily cron mail, say).
+    Backlog {
+        /// Open tickets unchanged for this many days count as stuck.
+        #[arg(long, default_value_t = 3)]
+        stuck_days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -485,6 +491,31 @@ async fn sla(store: &SqlStore, cmd: SlaCommand) -> CliResult {
                 "acted on {fired} SLA moments ({taken} taken) in {:.2} s",
                 started.elapsed().as_secs_f64()
             );
+        }
+        SlaCommand::Backlog { stuck_days } => {
+            let everyone = closedloop_store::Principal {
+                user_id: 0,
+                email: String::new(),
+                name: "closedloop sla backlog".into(),
+                role: Role::Admin,
+                departments: Vec::new(),
+            };
+            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(stuck_days));
+            println!(
+                "{:<20} {:>8} {:>8} {:>16} {:>11} {:>8}",
+                "department", "open", "overdue", "first response", "resolution", "stuck"
+            );
+            for r in store.backlog(&everyone, before).await? {
+                println!(
+                    "{:<20} {:>8} {:>8} {:>16} {:>11} {:>8}",
+                    r.department,
+                    r.open,
+                    r.overdue,
+                    r.overdue_first_response,
+                    r.overdue_resolution,
+                    r.stuck
+                );
+            }
         }
     }
     Ok(())

@@ -109,6 +109,13 @@ pub trait Store: Send + Sync + 'static {
     async fn fire_due(&self, limit: u32) -> Result<FireReport>;
     /// Re-plans the clocks of up to `limit` open tickets after `after_id`; (count, last id).
     async fn replan_open(&self, after_id: i64, limit: u32) -> Result<(usize, Option<i64>)>;
+    /// Open, overdue and stuck (unchanged since `stuck_before`) tickets per department, within
+    /// the actor's scope.
+    async fn backlog(
+        &self,
+        actor: &Principal,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<Vec<BacklogRow>>;
     /// The newest notifications for a user, newest first.
     async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<Notification>>;
     async fn timeline(

@@ -381,3 +381,16 @@ pub struct Notification {
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// One department's open work: how much, how much is late, how much has not moved.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BacklogRow {
+    pub department: String,
+    pub open: i64,
+    /// First answer or resolution past due.
+    pub overdue: i64,
+    pub overdue_first_response: i64,
+    pub overdue_resolution: i64,
+    /// Not changed for the given number of days.
+    pub stuck: i64,
+}

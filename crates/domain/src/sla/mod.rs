@@ -77,7 +77,24 @@ pub struct Due {
 
 impl Sla {
     pub fn validate(&self) -> Result<(), DomainError> {
-        self.policy.validate()
+        self.policy.validate()?;
+        for (priority, chain) in [
+            ("P1", &self.policy.escalation.p1),
+            ("P2", &self.policy.escalation.p2),
+            ("P3", &self.policy.escalation.p3),
+        ] {
+            // The first step is what the breach itself does.
+            if chain.first().is_some_and(|s| s.after_minutes != 0) {
+                return Err(DomainError::new(
+                    "policy.escalation",
+                    "first_step_not_at_breach",
+                    format!(
+                        "{priority}: the first step acts at the breach; give it after_minutes = 0"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn clocks(

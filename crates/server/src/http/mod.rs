@@ -78,6 +78,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(timeline::timeline))
         .routes(routes!(timeline::sla))
         .routes(routes!(timeline::notifications))
+        .routes(routes!(timeline::backlog))
         .routes(routes!(attachments::download))
         .routes(routes!(
             directory::list_departments,

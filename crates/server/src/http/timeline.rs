@@ -158,3 +158,44 @@ pub async fn notifications(
 ) -> ApiResult<Json<Vec<closedloop_store::Notification>>> {
     Ok(Json(state.store.notifications(actor.0.user_id, 100).await?))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogQuery {
+    /// Open tickets unchanged for this many days count as stuck (default 3).
+    stuck_days: Option<u32>,
+}
+
+/// Open, overdue and stuck tickets per department (supervisors: the tickets they may see; admins:
+/// all). The periodic backlog check; `closedloop sla backlog` prints the same.
+#[utoipa::path(get, path = "/api/v1/reports/backlog", tag = "reports", params(BacklogQuery),
+    responses((status = 200, body = Vec<closedloop_store::BacklogRow>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn backlog(
+    State(state): State<AppState>,
+    actor: Actor,
+    query: Result<axum::extract::Query<BacklogQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Vec<closedloop_store::BacklogRow>>> {
+    let axum::extract::Query(q) = query.map_err(|e| {
+        crate::error::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            e.body_text(),
+        )
+    })?;
+    if actor.0.role < closedloop_domain::Role::Supervisor {
+        return Err(crate::error::ApiError::forbidden(
+            "the backlog report is for supervisors and administrators",
+        ));
+    }
+    let days = q.stuck_days.unwrap_or(3);
+    if !(1..=365).contains(&days) {
+        return Err(crate::error::ApiError::invalid(
+            "stuck_days",
+            "out_of_range",
+            "use 1 to 365",
+        ));
+    }
+    let before = state.clock.now() - chrono::Duration::days(i64::from(days));
+    Ok(Json(state.store.backlog(&actor.0, before).await?))
+}

@@ -176,6 +176,11 @@ impl TestApp {
         Reply { status, body }
     }
 
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use closedloop_store::Clock as _;
+        self.clock.now()
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> Reply {
         self.call(Method::GET, token, path, None).await
     }

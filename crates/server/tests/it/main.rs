@@ -72,4 +72,5 @@ on_every_backend!(
     unanswered_ticket_breaches_on_time_and_escalates_once,
     ticket_answered_in_time_never_escalates,
     waiting_on_the_user_pauses_the_clocks,
+    escalation_reassigns_and_the_backlog_counts_it,
 );

@@ -125,10 +125,10 @@ impl SqlStore {
                     keys_by_number.insert(number.as_str().to_owned(), (k.as_str(), created));
                 }
             }
-            sql.push(" RETURNING id, created_at, number");
+            sql.push(" RETURNING id, created_at, number, status");
             let inserted = sql.query().fetch_all(&mut *tx).await?;
             let mut entries = Sql::batch(
-                "INSERT INTO timeline (ticket_id, kind, public, created_at) VALUES ",
+                "INSERT INTO timeline (ticket_id, kind, public, field, old_value, new_value, created_at) VALUES ",
                 self.dialect,
             );
             let mut keys = Sql::batch(
@@ -138,12 +138,26 @@ impl SqlStore {
             let mut any_key = false;
             for (i, row) in inserted.iter().enumerate() {
                 let id: i64 = row.try_get(0)?;
+                let created: i64 = row.try_get(1)?;
                 entries
                     .push(if i == 0 { "(" } else { ", (" })
                     .bind(Arg::Int(id))
-                    .push(", 'created', 1, ")
-                    .bind(Arg::Int(row.try_get(1)?))
+                    .push(", 'created', 1, NULL, NULL, NULL, ")
+                    .bind(Arg::Int(created))
                     .push(")");
+                // The history says where an imported ticket stands, so its clocks (derived
+                // from the history) stop or pause as the ticket did.
+                let status: String = row.try_get(3)?;
+                if status != "received" {
+                    entries
+                        .push(", (")
+                        .bind(Arg::Int(id))
+                        .push(", 'status_changed', 1, 'status', 'received', ")
+                        .bind(Arg::Text(status))
+                        .push(", ")
+                        .bind(Arg::Int(created))
+                        .push(")");
+                }
                 if let Some((key, created)) = keys_by_number.get(&row.try_get::<String, _>(2)?) {
                     keys.push(if any_key { ", (" } else { "(" })
                         .bind(Arg::Text((*key).to_owned()))

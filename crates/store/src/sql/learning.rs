@@ -210,6 +210,8 @@ impl SqlStore {
             )
             .await?;
         }
+        // Category and coordinating departments choose the SLA targets.
+        super::sla::refresh(&mut tx, self.dialect, &self.sla, ticket_id, from_ms(now)).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -480,6 +480,13 @@ impl crate::Store for SqlStore {
     async fn replan_open(&self, after_id: i64, limit: u32) -> Result<(usize, Option<i64>)> {
         self.replan_open_impl(after_id, limit).await
     }
+    async fn backlog(
+        &self,
+        actor: &crate::Principal,
+        stuck_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::BacklogRow>> {
+        self.backlog_impl(actor, stuck_before).await
+    }
     async fn notifications(&self, user_id: i64, limit: u32) -> Result<Vec<crate::Notification>> {
         self.notifications_impl(user_id, limit).await
     }

@@ -47,8 +47,13 @@ pub(crate) async fn clock_states(
     };
     let current: Priority = parse_stored(&t.try_get::<String, _>(3)?)?;
     let rows = sqlx::query(
-        "SELECT e.id, e.kind, e.public, e.field, e.old_value, e.new_value, e.body, u.role, e.created_at \
-         FROM timeline e LEFT JOIN users u ON u.id = e.actor_id WHERE e.ticket_id = $1 ORDER BY e.id",
+        // A webhook source's service account is an agent, but what it posts are the
+        // customers' messages: those are not staff answers.
+        "SELECT e.id, e.kind, e.public, e.field, e.old_value, e.new_value, e.body, \
+         CASE WHEN ws.id IS NULL THEN u.role END, e.created_at \
+         FROM timeline e LEFT JOIN users u ON u.id = e.actor_id \
+         LEFT JOIN webhook_sources ws ON ws.user_id = e.actor_id \
+         WHERE e.ticket_id = $1 ORDER BY e.id",
     )
     .bind(ticket_id)
     .fetch_all(&mut *conn)
@@ -127,6 +132,15 @@ pub(crate) async fn refresh(
     ticket_id: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    // Read the history under the ticket's lock (a no-op for callers that hold it already): a
+    // plan made from a history someone is extending would replace the newer plan.
+    sqlx::query(&format!(
+        "SELECT t.id FROM tickets t WHERE t.id = $1{}",
+        dialect.lock_ticket()
+    ))
+    .bind(ticket_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let states = clock_states(conn, sla, ticket_id, now).await?;
     let (first, resolution) = due_columns(&states);
     sqlx::query(
@@ -203,6 +217,16 @@ pub struct FireReport {
     pub fired: usize,
 }
 
+/// What one moment asks for beyond its timeline entry.
+struct Outcome {
+    /// The chain's role to tell.
+    notify: String,
+    /// The ticket's priority afterwards.
+    priority: Priority,
+    /// Hand the ticket to the first person told.
+    reassign: bool,
+}
+
 /// The writes one scheduler pass makes, gathered.
 #[derive(Default)]
 struct Effects {
@@ -212,6 +236,8 @@ struct Effects {
     raises: Vec<(i64, Priority, Priority)>,
     /// (user, ticket, kind, text).
     notes: Vec<(i64, i64, &'static str, String)>,
+    /// Ticket -> new assignee.
+    reassign: HashMap<i64, i64>,
 }
 
 impl Effects {
@@ -233,6 +259,26 @@ impl Effects {
             .bind(p.as_str())
             .bind(now_ms)
             .bind(*ticket)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (ticket, user) in &self.reassign {
+            sqlx::query(
+                "UPDATE tickets SET assignee_id = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            )
+            .bind(*user)
+            .bind(now_ms)
+            .bind(*ticket)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO timeline (ticket_id, kind, public, actor_id, body, field, old_value, new_value, created_at) \
+                 SELECT $1, 'assigned', 0, NULL, $2, 'assignee', NULL, u.name, $3 FROM users u WHERE u.id = $4",
+            )
+            .bind(*ticket)
+            .bind(ESCALATION_MARK)
+            .bind(now_ms)
+            .bind(*user)
             .execute(&mut *conn)
             .await?;
         }
@@ -320,7 +366,9 @@ impl SqlStore {
         let now_ms = to_ms(now);
         let mut tx = self.write.begin().await?;
         let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            // The tickets too: their priority and assignee are read here and written below,
+            // and a ticket someone is changing right now waits for the next pass.
+            Dialect::Postgres => " FOR UPDATE OF d, t SKIP LOCKED",
             Dialect::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
@@ -374,12 +422,21 @@ impl SqlStore {
                 continue;
             }
             let current = *priorities.entry(d.ticket_id).or_insert(d.priority);
-            let (notify, after) = self.effects_of(d, current, &mut effects);
-            priorities.insert(d.ticket_id, after);
-            let key = (notify, d.department_id, d.assignee_id);
+            let outcome = self.effects_of(d, current, &mut effects);
+            priorities.insert(d.ticket_id, outcome.priority);
+            let key = (outcome.notify, d.department_id, d.assignee_id);
             if !who.contains_key(&key) {
                 let found = recipients(&mut tx, &key.0, key.1, key.2).await?;
                 who.insert(key.clone(), found);
+            }
+            if outcome.reassign
+                && let Some(to) = who
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .find(|u| Some(**u) != d.assignee_id)
+            {
+                effects.reassign.insert(d.ticket_id, *to);
             }
             let kind = if d.stage == DueStage::Warning {
                 "sla_warning"
@@ -403,6 +460,11 @@ impl SqlStore {
         done.bind(Arg::Int(now_ms)).push(" WHERE id IN ");
         done.bind_list(due.iter().map(|d| d.id));
         done.query().execute(&mut *tx).await?;
+        // A new assignee starts the acceptance clock; planned after the done marks, so this
+        // batch's moments are not planned again.
+        for ticket in effects.reassign.keys() {
+            refresh(&mut tx, self.dialect, &self.sla, *ticket, now).await?;
+        }
         tx.commit().await?;
         Ok(FireReport {
             taken: due.len(),
@@ -411,13 +473,7 @@ impl SqlStore {
     }
 
     /// What one moment does: its timeline entry, a priority raise if the chain says so.
-    /// Returns the role to notify and the ticket's priority afterwards.
-    fn effects_of(
-        &self,
-        d: &DueRow,
-        priority: Priority,
-        effects: &mut Effects,
-    ) -> (String, Priority) {
+    fn effects_of(&self, d: &DueRow, priority: Priority, effects: &mut Effects) -> Outcome {
         let clock = d.clock.as_str().replace('_', " ");
         let due = from_ms(d.due_at).to_rfc3339();
         let step = self.sla.step(d.clock_priority, d.stage);
@@ -444,13 +500,18 @@ impl SqlStore {
         effects
             .entries
             .push((d.ticket_id, d.clock, body, d.stage.to_text()));
+        let mut outcome = Outcome {
+            notify,
+            priority,
+            reassign: step.is_some_and(|s| s.reassign),
+        };
         if step.is_some_and(|s| s.raise_priority) && priority != Priority::P1 {
+            outcome.priority = priority.raised();
             effects
                 .raises
-                .push((d.ticket_id, priority, priority.raised()));
-            return (notify, priority.raised());
+                .push((d.ticket_id, priority, outcome.priority));
         }
-        (notify, priority)
+        outcome
     }
 
     /// Re-plans the clocks of up to `limit` open tickets after `after_id` (in id order, one
@@ -475,6 +536,43 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok((ids.len(), ids.last().copied()))
+    }
+
+    pub(crate) async fn backlog_impl(
+        &self,
+        actor: &Principal,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<Vec<crate::BacklogRow>> {
+        let now = to_ms(self.clock.now());
+        let mut sql = Sql::new("SELECT d.code, COUNT(*), SUM(CASE WHEN t.first_response_due_at < ");
+        sql.bind(Arg::Int(now))
+            .push(" OR t.resolution_due_at < ")
+            .bind(Arg::Int(now))
+            .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN t.first_response_due_at < ")
+            .bind(Arg::Int(now))
+            .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN t.resolution_due_at < ")
+            .bind(Arg::Int(now))
+            .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN t.updated_at < ")
+            .bind(Arg::Int(to_ms(stuck_before)))
+            .push(
+                " THEN 1 ELSE 0 END) FROM tickets t JOIN departments d ON d.id = t.department_id \
+                 WHERE t.status NOT IN ('resolved', 'closed', 'duplicate')",
+            );
+        super::rows::scope(&mut sql, actor);
+        sql.push(" GROUP BY d.code ORDER BY d.code");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::BacklogRow {
+                    department: r.try_get(0)?,
+                    open: r.try_get(1)?,
+                    overdue: r.try_get(2)?,
+                    overdue_first_response: r.try_get(3)?,
+                    overdue_resolution: r.try_get(4)?,
+                    stuck: r.try_get(5)?,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn notifications_impl(

@@ -152,6 +152,15 @@ pub async fn unanswered_ticket_breaches_on_time_and_escalates_once(backend: Back
         "the breach raises the priority one level"
     );
 
+    // A later change re-plans the ticket's clocks: what already fired stays fired.
+    let edit = app
+        .patch(
+            &app.admin,
+            &format!("/api/v1/tickets/{number}"),
+            json!({"region": "north"}),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
     let_scheduler_run().await;
     app.clock.advance(minutes(1));
     let_scheduler_run().await;
@@ -309,4 +318,91 @@ pub async fn waiting_on_the_user_pauses_the_clocks(backend: Backend) {
         time(&resumed.body["resolution_due_at"]),
         resolution_due + wait
     );
+    // The re-planned deadline is one the scheduler acts on.
+    app.clock
+        .advance(resolution_due + wait - app.clock_now() + minutes(1));
+    wait_for(&app, &number, ("resolution", "breach")).await;
+}
+
+/// A chain step configured to reassign hands the ticket to the supervisor it tells (whose
+/// acceptance clock then runs), and the backlog report counts the late ticket.
+pub async fn escalation_reassigns_and_the_backlog_counts_it(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sla.toml");
+    std::fs::write(
+        &path,
+        "[policy.escalation]\nP3 = [{ after_minutes = 0, notify = \"team_lead\", reassign = true }]\n",
+    )
+    .expect("write sla.toml");
+    let app = spawn_with(backend, |c| {
+        c.sla_poll_ms = 20;
+        c.sla_config = Some(path.clone());
+    })
+    .await;
+    let supervisor = app
+        .user("lead2@closedloop.test", "supervisor", &["tech_support"])
+        .await;
+    let agent = app
+        .user("agent2@closedloop.test", "agent", &["tech_support"])
+        .await;
+    let number = app
+        .create(
+            &app.admin,
+            json!({"channel": "web", "description": "The search box ignores my filters", "priority": "P3", "department": "tech_support"}),
+        )
+        .await;
+    // Another department's ticket, which the tech_support supervisor's report must not show.
+    app.create(
+        &app.admin,
+        json!({"channel": "web", "description": "Refund for order 1182 never arrived", "priority": "P3", "department": "payment"}),
+    )
+    .await;
+    app.clock.advance(minutes(11));
+    wait_for(&app, &number, ("first_response", "breach")).await;
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("assignee_name"), "lead2", "{}", t.body);
+    assert_eq!(t.str("priority"), "P3", "this chain does not raise");
+    let clocks = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
+        .await;
+    let acceptance = clocks
+        .body
+        .as_array()
+        .expect("clocks")
+        .iter()
+        .find(|c| c["kind"] == "acceptance")
+        .cloned()
+        .expect("acceptance clock");
+    assert_eq!(acceptance["state"]["status"], "running", "{acceptance}");
+
+    let report = app.get(&supervisor, "/api/v1/reports/backlog").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let rows = report.body.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "scoped to tech_support: {rows:?}");
+    assert_eq!(rows[0]["department"], "tech_support");
+    let all = app.get(&app.admin, "/api/v1/reports/backlog").await;
+    assert_eq!(all.body.as_array().map_or(0, Vec::len), 2, "{}", all.body);
+    let row = &rows[0];
+    assert_eq!(row["open"], 1);
+    assert_eq!(row["overdue_first_response"], 1);
+    assert_eq!(row["stuck"], 0);
+    let later = app
+        .get(&supervisor, "/api/v1/reports/backlog?stuck_days=1")
+        .await;
+    assert_eq!(later.body[0]["stuck"], 0, "changed 11 minutes ago");
+    app.clock.advance(chrono::Duration::days(2));
+    let stuck = app
+        .get(&supervisor, "/api/v1/reports/backlog?stuck_days=1")
+        .await;
+    assert_eq!(stuck.body[0]["stuck"], 1, "{}", stuck.body);
+    // The new assignee's acceptance clock was planned too: it runs out unanswered.
+    wait_for(&app, &number, ("acceptance", "breach")).await;
+    let refused = app.get(&agent, "/api/v1/reports/backlog").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let bad = app
+        .get(&supervisor, "/api/v1/reports/backlog?stuck_days=0")
+        .await;
+    assert_eq!(bad.error_field(), Some("stuck_days"));
 }
