@@ -386,23 +386,26 @@ async fn serve(config: Config) -> CliResult {
     let addr = listener.local_addr()?;
     let database = redact_url(&config.database_url());
     let app = App::build(config).await?;
-    println!("Closedloop is running at http://{addr}/  (database: {database})");
-    println!("  API: http://{addr}/api/v1   OpenAPI: http://{addr}/api/v1/openapi.json");
+    // Where to log in. Written without `println!`: a server whose stdout was closed (a
+    // supervisor that read the first line and went away) must keep serving, not panic.
+    let mut banner = format!(
+        "Closedloop is running at http://{addr}/  (database: {database})\n  \
+         API: http://{addr}/api/v1   OpenAPI: http://{addr}/api/v1/openapi.json\n"
+    );
     if let Some(b) = &app.bootstrap {
-        match &b.generated_password {
-            Some(p) => println!(
-                "  First start: log in as {} with password {p}  (shown once; change it)",
-                b.email
-            ),
-            None => println!(
-                "  First start: log in as {} with the password from CLOSEDLOOP_ADMIN_PASSWORD",
-                b.email
-            ),
-        }
-        println!(
-            "  e.g. curl -c cookies -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login",
-            b.email
-        );
+        let how = match &b.generated_password {
+            Some(p) => format!("with password {p}  (shown once; change it)"),
+            None => "with the password from CLOSEDLOOP_ADMIN_PASSWORD".to_owned(),
+        };
+        banner.push_str(&format!(
+            "  First start: log in as {} {how}\n  e.g. curl -c cookies -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login\n",
+            b.email, b.email
+        ));
+    }
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
     app.run(listener, shutdown_signal()).await?;
     Ok(())

@@ -28,24 +28,29 @@ fn run(url: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `serve` on a free port; returns once it listens.
-fn serve(url: &str, dir: &std::path::Path) -> Child {
+/// `serve` on a free port, its log in `log`; returns once it listens.
+fn serve(url: &str, dir: &std::path::Path, log: &str) -> Child {
+    let log = std::fs::File::create(dir.join(log)).expect("log file");
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
         .env("CLOSEDLOOP_DATABASE_URL", url)
         .env("CLOSEDLOOP_ADMIN_PASSWORD", "first-admin-pw")
         .env("CLOSEDLOOP_SLA_POLL_MS", "50")
+        .env("CLOSEDLOOP_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn serve");
     let stdout = child.stdout.take().expect("stdout");
-    let first = BufReader::new(stdout).lines().next();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next();
     assert!(
         matches!(first, Some(Ok(ref l)) if l.contains("http://")),
         "serve did not start: {first:?}"
     );
+    // Keep reading, as a terminal would: the server may print more.
+    std::thread::spawn(move || lines.for_each(drop));
     child
 }
 
@@ -93,8 +98,13 @@ async fn every_escalation_happens_once_when_an_instance_is_killed() {
     let due = count(&mut db, DUE_NOW).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut a = serve(&url, dir.path());
-    let mut b = serve(&url, dir.path());
+    let mut a = serve(&url, dir.path(), "a.log");
+    let mut b = serve(&url, dir.path(), "b.log");
+    let log_of = |name: &str| {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    };
     // Kill A in the middle of the work.
     let started = Instant::now();
     loop {
@@ -125,7 +135,8 @@ async fn every_escalation_happens_once_when_an_instance_is_killed() {
     while count(&mut db, DUE_NOW).await > 0 {
         assert!(
             started.elapsed() < Duration::from_secs(180),
-            "B did not finish"
+            "B did not finish; its log ends:\n{}",
+            log_of("b.log")
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
