@@ -130,21 +130,39 @@ pub fn client_ip(config: &Config, peer: Option<SocketAddr>, headers: &HeaderMap)
     }
 }
 
-/// 429 with `Retry-After` (whole seconds, at least 1) and the usual error body.
+/// 429 with `Retry-After` (whole seconds, at least 1) and the usual error body, or, for a
+/// browser (the web form and follow pages), a short bilingual page saying when to try again.
 #[derive(Debug)]
 pub struct RateLimited {
     pub retry_after: Duration,
+    pub html: bool,
 }
 
 impl IntoResponse for RateLimited {
     fn into_response(self) -> Response {
         let secs = self.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        let mut res = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests; try again in {secs} s"),
-        )
-        .into_response();
+        let mut res = if self.html {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::response::Html(format!(
+                    "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+                     <meta name=\"viewport\" content=\"width=device-width\">\
+                     <title>请稍后再试 / Please wait</title></head><body>\
+                     <h1>请求过于频繁 / Too many requests</h1>\
+                     <p>请在 {secs} 秒后重试；返回上一页可保留您已填写的内容。</p>\
+                     <p>Please try again in {secs} seconds; go back to keep what you typed.</p>\
+                     </body></html>"
+                )),
+            )
+                .into_response()
+        } else {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; try again in {secs} s"),
+            )
+            .into_response()
+        };
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         res
@@ -191,7 +209,15 @@ impl<B: Bucket> FromRequestParts<AppState> for Throttled<B> {
         B::limiter(&state.limits)
             .check(&ip, Instant::now())
             .map(|()| Throttled(PhantomData))
-            .map_err(|retry_after| RateLimited { retry_after })
+            .map_err(|retry_after| RateLimited {
+                retry_after,
+                // Browsers ask for HTML first; API clients and webhooks do not.
+                html: parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|a| a.contains("text/html")),
+            })
     }
 }
 

@@ -156,7 +156,12 @@ pub async fn webhook(
         .limits
         .webhook_source
         .check(&credentials.source.id, Instant::now())
-        .map_err(|retry_after| Refused::Limited(RateLimited { retry_after }))?;
+        .map_err(|retry_after| {
+            Refused::Limited(RateLimited {
+                retry_after,
+                html: false,
+            })
+        })?;
 
     let mut message = to_message(parse::<IntakeMessage>(&body)?)?;
     message.triage = crate::triage::hints(

@@ -427,6 +427,29 @@ pub async fn webhook_and_login_endpoints_answer_429_over_the_limit(backend: Back
         .expect("doc");
     assert_eq!(doc.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(doc.headers().contains_key("retry-after"));
+    // A browser on the web form gets a page, not JSON.
+    let page = app
+        .http
+        .get(format!("{}/feedback", app.base))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.headers().contains_key("retry-after"));
+    assert!(
+        page.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/html")),
+        "{:?}",
+        page.headers()
+    );
+    let text = page.text().await.unwrap_or_default();
+    assert!(
+        text.contains("Too many requests") && text.contains("请求过于频繁"),
+        "{text}"
+    );
     // Authenticated work is not limited by these buckets.
     assert_eq!(
         app.get(&app.admin, "/api/v1/me").await.status,
