@@ -133,14 +133,17 @@ pub(crate) async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<()> {
     // Read the history under the ticket's lock (a no-op for callers that hold it already): a
-    // plan made from a history someone is extending would replace the newer plan.
-    sqlx::query(&format!(
-        "SELECT t.id FROM tickets t WHERE t.id = $1{}",
-        dialect.lock_ticket()
-    ))
-    .bind(ticket_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    // plan made from a history someone is extending would replace the newer plan. SQLite's
+    // single writer already serialises them, so no statement is spent there.
+    if dialect == Dialect::Postgres {
+        sqlx::query(&format!(
+            "SELECT t.id FROM tickets t WHERE t.id = $1{}",
+            dialect.lock_ticket()
+        ))
+        .bind(ticket_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    }
     let states = clock_states(conn, sla, ticket_id, now).await?;
     let (first, resolution) = due_columns(&states);
     sqlx::query(

@@ -61,6 +61,19 @@ async fn wait_for(app: &TestApp, number: &str, want: (&str, &str)) {
     );
 }
 
+/// One clock of the ticket as `GET /tickets/{number}/sla` shows it.
+async fn clock(app: &TestApp, number: &str, kind: &str) -> Value {
+    app.get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
+        .await
+        .body
+        .as_array()
+        .expect("clocks")
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {kind} clock on {number}"))
+}
+
 /// Gives the scheduler time for many passes (it polls every 20 ms in these tests).
 async fn let_scheduler_run() {
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -195,17 +208,7 @@ pub async fn unanswered_ticket_breaches_on_time_and_escalates_once(backend: Back
         1,
         "{told:?}"
     );
-    let clocks = app
-        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
-        .await;
-    let first = clocks
-        .body
-        .as_array()
-        .expect("clocks")
-        .iter()
-        .find(|c| c["kind"] == "first_response")
-        .cloned()
-        .expect("first response clock");
+    let first = clock(&app, &number, "first_response").await;
     assert_eq!(first["state"]["status"], "breached", "{first}");
     assert!(
         first["remaining_seconds"].as_i64().unwrap_or(0) < 0,
@@ -244,17 +247,7 @@ pub async fn ticket_answered_in_time_never_escalates(backend: Backend) {
         0,
         "{entries:?}"
     );
-    let clocks = app
-        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
-        .await;
-    let first = clocks
-        .body
-        .as_array()
-        .expect("clocks")
-        .iter()
-        .find(|c| c["kind"] == "first_response")
-        .cloned()
-        .expect("first response clock");
+    let first = clock(&app, &number, "first_response").await;
     assert_eq!(first["state"]["status"], "met", "{first}");
     let t = app
         .get(&app.admin, &format!("/api/v1/tickets/{number}"))
@@ -364,17 +357,7 @@ pub async fn escalation_reassigns_and_the_backlog_counts_it(backend: Backend) {
         .await;
     assert_eq!(t.str("assignee_name"), "lead2", "{}", t.body);
     assert_eq!(t.str("priority"), "P3", "this chain does not raise");
-    let clocks = app
-        .get(&app.admin, &format!("/api/v1/tickets/{number}/sla"))
-        .await;
-    let acceptance = clocks
-        .body
-        .as_array()
-        .expect("clocks")
-        .iter()
-        .find(|c| c["kind"] == "acceptance")
-        .cloned()
-        .expect("acceptance clock");
+    let acceptance = clock(&app, &number, "acceptance").await;
     assert_eq!(acceptance["state"]["status"], "running", "{acceptance}");
 
     let report = app.get(&supervisor, "/api/v1/reports/backlog").await;
