@@ -40,8 +40,11 @@ impl Hasher for MixHasher {
     fn write_u64(&mut self, n: u64) {
         self.0 ^= n;
     }
+    fn write_u32(&mut self, n: u32) {
+        self.0 ^= u64::from(n);
+    }
 }
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 
 /// Tuning of the index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -325,11 +328,15 @@ impl DuplicateIndex {
         let mut slots: Vec<u32> = Vec::with_capacity(BANDS * 8);
         for (b, band) in self.bands.iter().enumerate() {
             let key = sig.band_key(b);
-            let lo = band.main.partition_point(|e| e.0 < key);
-            let hi = lo + band.main[lo..].partition_point(|e| e.0 == key);
-            // Newest first: slots grow with insertion order.
-            let from = hi.saturating_sub(cap).max(lo);
-            slots.extend(band.main[from..hi].iter().map(|e| e.1));
+            // Newest first: slots grow with insertion order, so the newest `cap` entries of the
+            // bucket sit just before its end. Walking back from there reads adjacent memory; a
+            // second binary search for the bucket's start missed the cache at every step.
+            let hi = band.main.partition_point(|e| e.0 <= key);
+            let newest = band.main[hi.saturating_sub(cap)..hi]
+                .iter()
+                .rev()
+                .take_while(|e| e.0 == key);
+            slots.extend(newest.map(|e| e.1));
             if let Some(recent) = band.pending.get(&key) {
                 slots.extend(&recent[recent.len().saturating_sub(cap)..]);
             }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::TriageError;
+use crate::dedup::FastMap;
 
 /// Training knobs. `c` was chosen by 3-fold cross-validation on training files only
 /// (`examples/class_cv.rs`: C = 1 beat 0.25 and 0.5 on three of four sets).
@@ -46,6 +47,10 @@ pub struct LinearModel {
     bucket_deltas: Vec<u32>,
     #[serde(skip)]
     buckets: Vec<u32>,
+    /// Row of each bucket: one hash probe per feature instead of a binary search whose every
+    /// step missed the cache (the search was the classifier's largest cost).
+    #[serde(skip)]
+    rows: FastMap<u32, u32>,
     /// IDF per kept feature, quantised: idf = q / 16.
     idf_q: Vec<u8>,
     /// Row-major, `buckets.len() * labels.len()`.
@@ -250,6 +255,10 @@ fn train_all(
     out
 }
 
+fn rows_of(buckets: &[u32]) -> FastMap<u32, u32> {
+    buckets.iter().zip(0u32..).map(|(&b, r)| (b, r)).collect()
+}
+
 fn margins(w: &[Vec<f32>], idx: &[u32], val: &[f32]) -> Vec<f32> {
     w.iter()
         .map(|wk| {
@@ -406,6 +415,7 @@ impl LinearModel {
         Self {
             labels,
             bucket_deltas,
+            rows: rows_of(&buckets),
             buckets,
             idf_q,
             weights,
@@ -433,7 +443,8 @@ impl LinearModel {
         let mut acc = vec![0.0f32; k];
         let mut norm = 0.0f32;
         for &(b, tf) in doc {
-            if let Ok(r) = self.buckets.binary_search(&b) {
+            if let Some(&r) = self.rows.get(&b) {
+                let r = r as usize;
                 let v = tf * f32::from(self.idf_q[r]) / 16.0;
                 norm += v * v;
                 let row = &self.weights[r * k..(r + 1) * k];
@@ -471,6 +482,7 @@ impl LinearModel {
                 acc
             })
             .collect();
+        m.rows = rows_of(&m.buckets);
         let k = m.labels.len();
         let ok = k >= 2
             && m.idf_q.len() == m.buckets.len()

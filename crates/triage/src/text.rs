@@ -119,6 +119,15 @@ impl Nlp {
                 break;
             }
             let span = (i as u32, (i + c.len_utf8()) as u32);
+            // Most characters are ASCII or unified ideographs, which NFKC and lowercasing leave
+            // alone apart from ASCII case; building an NFKC iterator for each of them cost more
+            // than the rest of folding together.
+            if c.is_ascii_graphic() || ('\u{4e00}'..='\u{9fff}').contains(&c) {
+                folded.push_str(c.to_ascii_lowercase().encode_utf8(&mut buf));
+                spans.push(span);
+                last_space = false;
+                continue;
+            }
             for d in std::iter::once(c).nfkc() {
                 for l in d.to_lowercase() {
                     if l.is_whitespace() || l.is_control() {
