@@ -19,9 +19,6 @@ use closedloop_store::{SqlStore, Store, SystemClock};
 
 use crate::progress::Progress;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "closedloop",
