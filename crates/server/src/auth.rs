@@ -103,6 +103,25 @@ impl TokenCache {
     }
 }
 
+/// The API token in an `Authorization` header: `Bearer TOKEN`, or Basic with the token as the
+/// password (any user name), for mail providers and tools that can only put credentials in a
+/// URL.
+fn token_of(scheme: &str, rest: &str) -> Option<String> {
+    use base64::Engine as _;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    let (_, password) = pair.split_once(':')?;
+    Some(password.to_owned())
+}
+
 /// The authenticated caller. Extracting it answers 401 when nobody is logged in.
 #[derive(Debug, Clone)]
 pub struct Actor(pub Principal);
@@ -119,8 +138,7 @@ impl FromRequestParts<AppState> for Actor {
                 .to_str()
                 .ok()
                 .and_then(|v| v.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token)
+                .and_then(|(scheme, rest)| token_of(scheme, rest.trim()))
                 .ok_or_else(ApiError::unauthenticated)?;
             let digest = digest(token.trim());
             if let Some(p) = state.tokens.get(&digest) {

@@ -79,8 +79,11 @@ pub struct Config {
     /// Uploaded evidence, by content hash; unset: `<data_dir>/attachments`. Instances that
     /// share a database must share this directory too.
     pub attachments_dir: Option<PathBuf>,
-    /// Largest file the public form accepts (it takes at most 5 per submission).
+    /// Largest file the public form accepts (it takes at most 5 per submission), and the
+    /// largest mail attachment kept.
     pub max_attachment_bytes: usize,
+    /// Inbound mail: what counts as automatic, the largest message read.
+    pub mail: closedloop_mail::AutoPolicy,
 }
 
 /// Token buckets: `*_burst` requests at once, refilled at `*_per_minute`.
@@ -146,6 +149,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             attachments_dir: None,
             max_attachment_bytes: 10 * 1024 * 1024,
+            mail: closedloop_mail::AutoPolicy::default(),
         }
     }
 }
@@ -180,6 +184,9 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.max_tracked",
     "attachments_dir",
     "max_attachment_bytes",
+    "mail.list_mail_is_auto",
+    "mail.subject_fallback",
+    "mail.max_bytes",
 ];
 
 #[derive(Debug, Error)]

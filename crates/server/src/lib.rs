@@ -10,6 +10,7 @@ pub mod config;
 pub mod duplicates;
 pub mod error;
 pub mod http;
+pub mod mail_intake;
 pub mod rate_limit;
 pub mod signature;
 pub mod triage;
@@ -34,6 +35,20 @@ pub struct AppState {
     pub limits: Arc<rate_limit::Limits>,
     pub triage: Arc<triage::Engine>,
     pub duplicates: Arc<duplicates::Duplicates>,
+}
+
+impl AppState {
+    /// Mail intake as this server is configured.
+    pub fn mail_intake(&self) -> mail_intake::MailIntake<'_> {
+        mail_intake::MailIntake {
+            store: self.store.as_ref(),
+            engine: &self.triage,
+            policy: &self.config.mail,
+            data_dir: &self.config.data_dir,
+            attachments_dir: self.config.attachments_dir(),
+            max_file_bytes: self.config.max_attachment_bytes,
+        }
+    }
 }
 
 /// The first administrator made on a fresh database; `password` is set when it was generated

@@ -176,6 +176,13 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         path: &str,
     ) -> Result<()>;
+    /// Drops the quarantine record of a message that has since been read under its own
+    /// Message-ID (a retry after a fix); a record that is no longer quarantined stays.
+    async fn forget_quarantined(&self, message_id: &str) -> Result<()>;
+    /// The intake log, newest first.
+    async fn mail_log(&self, filter: MailLogFilter) -> Result<Vec<MailLogEntry>>;
+    /// Every message counted by direction, path, outcome and rule.
+    async fn mail_counts(&self) -> Result<Vec<MailCount>>;
 
     // --- signed webhook intake ---
     /// Adds a source and its service account (`webhook+NAME@closedloop.local`).

@@ -23,6 +23,8 @@ pub struct InboundMail {
     pub reply: String,
     /// The rule that marked it auto-generated (an out-of-office reply, a bounce, ...).
     pub auto: Option<String>,
+    /// Its files, already on disk: kept on whichever ticket the message goes to.
+    pub attachments: Vec<crate::NewAttachment>,
     /// The ticket it opens when it threads onto none (triage already applied).
     pub ticket: NewTicket,
 }
@@ -32,4 +34,46 @@ pub enum MailOutcome {
     Created(TicketNumber),
     Threaded(TicketNumber),
     Ignored { rule: String },
+}
+
+/// One line of the intake log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct MailLogEntry {
+    /// The Message-ID, or `sha256:<digest>` for a message without one (and for every
+    /// quarantined message: the digest names its kept copy).
+    pub message_id: String,
+    /// `in` or `out`.
+    pub direction: String,
+    /// The sender of an inbound message, the recipient of an outbound one.
+    pub address: String,
+    /// The ticket it went to.
+    pub ticket: Option<String>,
+    /// `created`, `threaded`, `ignored`, `quarantined` or `sent`.
+    pub outcome: String,
+    /// The rule that marked it automatic, or why it was quarantined.
+    pub reason: Option<String>,
+    /// `pipe`, `http`, `retry`, ...
+    pub path: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which log lines to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct MailLogFilter {
+    pub outcome: Option<String>,
+    pub path: Option<String>,
+    /// Lines strictly older than this.
+    pub before: Option<chrono::DateTime<chrono::Utc>>,
+    pub limit: u32,
+}
+
+/// Messages counted by how they came and what became of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailCount {
+    pub direction: String,
+    pub path: String,
+    pub outcome: String,
+    /// The rule of an ignored message; empty otherwise (quarantine reasons are free text).
+    pub rule: String,
+    pub count: i64,
 }

@@ -6,6 +6,7 @@ mod directory;
 mod health;
 mod intake;
 mod json;
+mod mail;
 mod session;
 mod tickets;
 mod timeline;
@@ -90,6 +91,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(webhooks::create_source, webhooks::list_sources))
         .routes(routes!(intake::webhook))
+        .routes(routes!(mail::email))
+        .routes(routes!(mail::log))
+        .routes(routes!(mail::quarantined))
+        .routes(routes!(mail::retry))
+        .routes(routes!(mail::metrics))
         .split_for_parts()
 }
 

@@ -26,8 +26,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub admin: String,
     pub clock: Arc<FixedClock>,
+    config: Config,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl Drop for TestApp {
@@ -98,8 +99,11 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
         .single()
         .expect("time");
-    let clock = Arc::new(FixedClock::new(start));
-    let app = App::build_with_clock(config, clock.clone())
+    start_app(config, Arc::new(FixedClock::new(start)), Arc::new(dir)).await
+}
+
+async fn start_app(config: Config, clock: Arc<FixedClock>, dir: Arc<tempfile::TempDir>) -> TestApp {
+    let app = App::build_with_clock(config.clone(), clock.clone())
         .await
         .expect("app builds");
     let state = app.state().clone();
@@ -129,8 +133,19 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         http: reqwest::Client::new(),
         admin,
         clock,
+        config,
         shutdown: Some(tx),
-        _dir: dir,
+        dir,
+    }
+}
+
+impl TestApp {
+    /// Another instance on the same database and data directory, configured differently (a
+    /// fix deployed, say).
+    pub async fn sibling(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        configure(&mut config);
+        start_app(config, self.clock.clone(), self.dir.clone()).await
     }
 }
 

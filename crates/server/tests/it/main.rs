@@ -73,4 +73,6 @@ on_every_backend!(
     ticket_answered_in_time_never_escalates,
     waiting_on_the_user_pauses_the_clocks,
     escalation_reassigns_and_the_backlog_counts_it,
+    mail_over_http_opens_threads_ignores_and_quarantines,
+    quarantined_mail_is_retried_after_a_fix,
 );

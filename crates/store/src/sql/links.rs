@@ -63,27 +63,8 @@ impl SqlStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for a in &s.attachments {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO attachments (ticket_id, sha256, size, content_type, filename, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            )
-            .bind(ticket.id)
-            .bind(&a.sha256)
-            .bind(a.size)
-            .bind(&a.content_type)
-            .bind(&a.filename)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            ticket.evidence.push(format!("attachment:{id}"));
-        }
-        if !s.attachments.is_empty() {
-            sqlx::query("UPDATE tickets SET evidence = $1 WHERE id = $2")
-                .bind(serde_json::to_string(&ticket.evidence).unwrap_or_else(|_| "[]".into()))
-                .bind(ticket.id)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(evidence) = attach(&mut tx, ticket.id, &s.attachments, now).await? {
+            ticket.evidence = evidence;
         }
         tx.commit().await?;
         Ok(ticket)
@@ -172,4 +153,43 @@ impl SqlStore {
             })
             .collect()
     }
+}
+
+/// Records the files (already on disk) as the ticket's and names each in its evidence as
+/// `attachment:<id>`; returns the evidence as it now is (nothing is read without files).
+pub(super) async fn attach(
+    conn: &mut sqlx::AnyConnection,
+    ticket_id: i64,
+    files: &[crate::NewAttachment],
+    now: i64,
+) -> Result<Option<Vec<String>>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let stored: String = sqlx::query_scalar("SELECT evidence FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut evidence: Vec<String> = serde_json::from_str(&stored).unwrap_or_default();
+    for a in files {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO attachments (ticket_id, sha256, size, content_type, filename, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(&a.sha256)
+        .bind(a.size)
+        .bind(&a.content_type)
+        .bind(&a.filename)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        evidence.push(format!("attachment:{id}"));
+    }
+    sqlx::query("UPDATE tickets SET evidence = $1 WHERE id = $2")
+        .bind(serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()))
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(evidence))
 }

@@ -4,11 +4,15 @@
 use closedloop_domain::{Role, Status, TicketNumber};
 use sqlx::Row;
 
+use super::links::attach;
 use super::people::customer_by_email;
 use super::tickets::append;
 use super::{Arg, Sql, SqlStore, parse_stored};
-use crate::model::to_ms;
-use crate::{EntryKind, IdempotencyKey, InboundMail, MailOutcome, Principal, Result, StoreError};
+use crate::model::{from_ms, to_ms};
+use crate::{
+    EntryKind, IdempotencyKey, InboundMail, MailCount, MailLogEntry, MailLogFilter, MailOutcome,
+    Principal, Result, StoreError,
+};
 
 impl SqlStore {
     pub(crate) async fn ingest_mail_impl(&self, m: InboundMail) -> Result<MailOutcome> {
@@ -55,6 +59,7 @@ impl SqlStore {
             self.append_requester_reply(&mut tx, *id, *status, Some(sender), &m.reply, now)
                 .await?;
             add_participants(&mut tx, *id, m.cc.iter()).await?;
+            attach(&mut tx, *id, &m.attachments, now).await?;
             record(&mut tx, &m, Some(*id), "threaded", None, now).await?;
             tx.commit().await?;
             return Ok(MailOutcome::Threaded(number.clone()));
@@ -84,6 +89,7 @@ impl SqlStore {
             .await?;
         let mut tx = self.write.begin().await?;
         add_participants(&mut tx, ticket.id, std::iter::once(&m.from).chain(&m.cc)).await?;
+        attach(&mut tx, ticket.id, &m.attachments, now).await?;
         if let Some((_, other, _)) = &named {
             // Named a ticket it may not join: say so to staff, show the sender nothing of it.
             let body = format!(
@@ -130,6 +136,67 @@ impl SqlStore {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    pub(crate) async fn forget_quarantined_impl(&self, message_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM mail_messages WHERE message_id = $1 AND outcome = 'quarantined'")
+            .bind(message_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn mail_log_impl(&self, f: MailLogFilter) -> Result<Vec<MailLogEntry>> {
+        let mut sql = Sql::new(
+            "SELECT m.message_id, m.direction, m.address, t.number, m.outcome, m.reason, m.path, m.created_at \
+             FROM mail_messages m LEFT JOIN tickets t ON t.id = m.ticket_id WHERE 1 = 1",
+        );
+        if let Some(o) = f.outcome {
+            sql.push(" AND m.outcome = ").bind(Arg::Text(o));
+        }
+        if let Some(p) = f.path {
+            sql.push(" AND m.path = ").bind(Arg::Text(p));
+        }
+        if let Some(b) = f.before {
+            sql.push(" AND m.created_at < ").bind(Arg::Int(to_ms(b)));
+        }
+        sql.push(" ORDER BY m.created_at DESC, m.message_id DESC LIMIT ")
+            .bind(Arg::Int(i64::from(f.limit.clamp(1, 500))));
+        let rows = sql.query().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MailLogEntry {
+                    message_id: r.try_get(0)?,
+                    direction: r.try_get(1)?,
+                    address: r.try_get(2)?,
+                    ticket: r.try_get(3)?,
+                    outcome: r.try_get(4)?,
+                    reason: r.try_get(5)?,
+                    path: r.try_get(6)?,
+                    at: from_ms(r.try_get(7)?),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn mail_counts_impl(&self) -> Result<Vec<MailCount>> {
+        let rows = sqlx::query(
+            "SELECT direction, path, outcome, CASE WHEN outcome = 'ignored' THEN COALESCE(reason, '') ELSE '' END AS rule, \
+             COUNT(*) FROM mail_messages GROUP BY direction, path, outcome, rule ORDER BY direction, path, outcome, rule",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MailCount {
+                    direction: r.try_get(0)?,
+                    path: r.try_get(1)?,
+                    outcome: r.try_get(2)?,
+                    rule: r.try_get(3)?,
+                    count: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     async fn earlier_outcome(&self, message_id: &str) -> Result<Option<MailOutcome>> {

@@ -542,6 +542,15 @@ impl crate::Store for SqlStore {
         self.quarantine_mail_impl(message_id, from, reason, path)
             .await
     }
+    async fn forget_quarantined(&self, message_id: &str) -> Result<()> {
+        self.forget_quarantined_impl(message_id).await
+    }
+    async fn mail_log(&self, filter: crate::MailLogFilter) -> Result<Vec<crate::MailLogEntry>> {
+        self.mail_log_impl(filter).await
+    }
+    async fn mail_counts(&self) -> Result<Vec<crate::MailCount>> {
+        self.mail_counts_impl().await
+    }
     async fn create_webhook_source(
         &self,
         source: crate::NewWebhookSource,
