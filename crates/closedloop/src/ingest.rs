@@ -29,6 +29,7 @@ pub async fn run(store: &SqlStore, config: &Config) -> CliResult<String> {
         data_dir: &config.data_dir,
         attachments_dir: config.attachments_dir(),
         max_file_bytes: config.max_attachment_bytes,
+        smtp: &config.smtp,
     };
     match intake
         .ingest(&raw, "pipe")

@@ -84,6 +84,39 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     /// Inbound mail: what counts as automatic, the largest message read.
     pub mail: closedloop_mail::AutoPolicy,
+    /// Outgoing mail: the relay and the acknowledgements.
+    pub smtp: SmtpConfig,
+}
+
+/// Outgoing mail. Without a relay nothing is sent and no acknowledgement is queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// `host:port` of the relay that delivers our mail (a local MTA, say); plain SMTP.
+    pub relay: Option<String>,
+    /// The address acknowledgements come from (and that customers answer).
+    pub from_address: String,
+    pub from_name: String,
+    /// Acknowledge each ticket a mail opens (never automatic mail, never replies).
+    pub acknowledge: bool,
+    /// At most this many acknowledgements to one address in any hour, so two automatic
+    /// systems answering each other stop after this many.
+    pub acknowledgements_per_address_per_hour: u32,
+    /// How often each instance looks for queued mail.
+    pub poll_ms: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            relay: None,
+            from_address: "support@closedloop.local".into(),
+            from_name: "Closedloop".into(),
+            acknowledge: true,
+            acknowledgements_per_address_per_hour: 5,
+            poll_ms: 1_000,
+        }
+    }
 }
 
 /// Token buckets: `*_burst` requests at once, refilled at `*_per_minute`.
@@ -150,6 +183,7 @@ impl Default for Config {
             attachments_dir: None,
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -187,6 +221,12 @@ const ENV_KEYS: &[&str] = &[
     "mail.list_mail_is_auto",
     "mail.subject_fallback",
     "mail.max_bytes",
+    "smtp.relay",
+    "smtp.from_address",
+    "smtp.from_name",
+    "smtp.acknowledge",
+    "smtp.acknowledgements_per_address_per_hour",
+    "smtp.poll_ms",
 ];
 
 #[derive(Debug, Error)]
@@ -329,6 +369,19 @@ impl Config {
             if !(1..=100_000_000).contains(&value) {
                 return bad(key, "must be between 1 and 100000000");
             }
+        }
+        if !crate::http::valid_email(&self.smtp.from_address) {
+            return bad("smtp.from_address", "must be an email address");
+        }
+        if let Some(relay) = &self.smtp.relay
+            && relay
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return bad("smtp.relay", "use host:port, e.g. 127.0.0.1:25");
+        }
+        if self.smtp.poll_ms == 0 {
+            return bad("smtp.poll_ms", "must be at least 1");
         }
         if !(1..=1024 * 1024 * 1024).contains(&self.max_attachment_bytes) {
             return bad("max_attachment_bytes", "must be between 1 and 1073741824");

@@ -11,6 +11,7 @@ pub mod duplicates;
 pub mod error;
 pub mod http;
 pub mod mail_intake;
+mod mail_sender;
 pub mod rate_limit;
 pub mod signature;
 pub mod triage;
@@ -47,6 +48,7 @@ impl AppState {
             data_dir: &self.config.data_dir,
             attachments_dir: self.config.attachments_dir(),
             max_file_bytes: self.config.max_attachment_bytes,
+            smtp: &self.config.smtp,
         }
     }
 }
@@ -145,12 +147,14 @@ impl App {
         let reload = tokio::spawn(reload_triage(self.state.clone()));
         let index = tokio::spawn(index_open_tickets(self.state.clone()));
         let sla = tokio::spawn(sla_scheduler(self.state.clone()));
+        let mail = tokio::spawn(mail_sender::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         reload.abort();
         index.abort();
         sla.abort();
+        mail.abort();
         self.store.close().await;
         result
     }

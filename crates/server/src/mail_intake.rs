@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use closedloop_domain::{Channel, Description, TicketNumber, Title};
 use closedloop_mail::{AutoPolicy, Inbound};
-use closedloop_store::{InboundMail, MailOutcome, NewAttachment, NewTicket, Store, StoreError};
+use closedloop_store::{
+    AckRequest, InboundMail, MailOutcome, NewAttachment, NewTicket, Store, StoreError,
+};
 use sha2::{Digest, Sha256};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -76,6 +78,8 @@ pub struct MailIntake<'a> {
     pub attachments_dir: PathBuf,
     /// Larger files are named in the evidence, not kept.
     pub max_file_bytes: usize,
+    /// Whether and how new tickets are acknowledged.
+    pub smtp: &'a crate::config::SmtpConfig,
 }
 
 impl MailIntake<'_> {
@@ -171,6 +175,22 @@ impl MailIntake<'_> {
                 .filter_map(|n| n.parse::<TicketNumber>().ok())
                 .collect(),
             reply: cut(&reply, Description::MAX_GRAPHEMES),
+            // Never to automatic mail, nor to a sender who asked for no automatic answers.
+            acknowledge: (self.smtp.acknowledge
+                && self.smtp.relay.is_some()
+                && m.auto.is_none()
+                && !m.suppress_auto_reply)
+                .then(|| AckRequest {
+                    message_id: format!(
+                        "ack.{:032x}@{}",
+                        rand::random::<u128>(),
+                        self.smtp
+                            .from_address
+                            .rsplit_once('@')
+                            .map_or("closedloop.local", |(_, d)| d)
+                    ),
+                    per_hour: self.smtp.acknowledgements_per_address_per_hour,
+                }),
             auto: m.auto.map(|a| a.rule.as_str().to_owned()),
             attachments: files,
             ticket,

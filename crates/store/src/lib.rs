@@ -183,6 +183,19 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_log(&self, filter: MailLogFilter) -> Result<Vec<MailLogEntry>>;
     /// Every message counted by direction, path, outcome and rule.
     async fn mail_counts(&self) -> Result<Vec<MailCount>>;
+    /// Claims up to `limit` queued messages that are due, each for `lease` (another instance
+    /// takes it over if this one has not reported by then).
+    async fn claim_outbox(&self, limit: u32, lease: chrono::Duration) -> Result<Vec<OutboxItem>>;
+    /// The relay accepted it: marked sent and logged as outbound mail (replies to its
+    /// Message-ID then thread onto its ticket).
+    async fn outbox_sent(&self, id: i64) -> Result<()>;
+    /// Sending failed: try again at `retry_at`, or never when `None`.
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()>;
 
     // --- signed webhook intake ---
     /// Adds a source and its service account (`webhook+NAME@closedloop.local`).

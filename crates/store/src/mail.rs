@@ -23,6 +23,9 @@ pub struct InboundMail {
     pub reply: String,
     /// The rule that marked it auto-generated (an out-of-office reply, a bounce, ...).
     pub auto: Option<String>,
+    /// Acknowledge the ticket it opens (not sent for automatic mail, replies, or when the
+    /// sender's address has had its share this hour).
+    pub acknowledge: Option<AckRequest>,
     /// Its files, already on disk: kept on whichever ticket the message goes to.
     pub attachments: Vec<crate::NewAttachment>,
     /// The ticket it opens when it threads onto none (triage already applied).
@@ -76,4 +79,27 @@ pub struct MailCount {
     /// The rule of an ignored message; empty otherwise (quarantine reasons are free text).
     pub rule: String,
     pub count: i64,
+}
+
+/// An acknowledgement to queue with the ticket a message opens.
+#[derive(Debug, Clone)]
+pub struct AckRequest {
+    /// Our Message-ID for it (without angle brackets), fixed now so a resend carries it too.
+    pub message_id: String,
+    /// At most this many acknowledgements to one address in any hour: two automatic systems
+    /// answering each other can never exchange more.
+    pub per_hour: u32,
+}
+
+/// A queued message claimed for sending.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub ticket_number: TicketNumber,
+    pub ticket_title: String,
+    pub address: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
 }

@@ -296,3 +296,92 @@ impl TestApp {
             .map_or(0, Vec::len)
     }
 }
+
+/// An SMTP server on loopback that accepts every message and keeps it: where the tests count
+/// what Closedloop sends.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    received: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
+        let addr = listener.local_addr().expect("addr");
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = received.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                tokio::spawn(smtp_session(conn, kept.clone()));
+            }
+        });
+        SmtpSink { addr, received }
+    }
+
+    /// The messages received so far, as text.
+    pub fn messages(&self) -> Vec<String> {
+        self.received.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Waits until at least `n` messages have arrived (or 10 s), and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..500 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.messages()
+    }
+}
+
+async fn smtp_session(conn: tokio::net::TcpStream, kept: Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = conn.into_split();
+    let mut lines = BufReader::new(read);
+    if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
+        return;
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        let answer: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 sink\r\n",
+            "DATA" => {
+                if write.write_all(b"354 go on\r\n").await.is_err() {
+                    return;
+                }
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                }
+                if let Ok(mut k) = kept.lock() {
+                    k.push(data);
+                }
+                b"250 kept\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"250 ok\r\n",
+        };
+        if write.write_all(answer).await.is_err() {
+            return;
+        }
+    }
+}

@@ -75,4 +75,5 @@ on_every_backend!(
     escalation_reassigns_and_the_backlog_counts_it,
     mail_over_http_opens_threads_ignores_and_quarantines,
     quarantined_mail_is_retried_after_a_fix,
+    acknowledgements_are_marked_limited_and_never_loop,
 );

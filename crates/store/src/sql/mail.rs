@@ -5,6 +5,7 @@ use closedloop_domain::{Role, Status, TicketNumber};
 use sqlx::Row;
 
 use super::links::attach;
+use super::outbox::queue_acknowledgement;
 use super::people::customer_by_email;
 use super::tickets::append;
 use super::{Arg, Sql, SqlStore, parse_stored};
@@ -90,6 +91,10 @@ impl SqlStore {
         let mut tx = self.write.begin().await?;
         add_participants(&mut tx, ticket.id, std::iter::once(&m.from).chain(&m.cc)).await?;
         attach(&mut tx, ticket.id, &m.attachments, now).await?;
+        if let Some(ack) = &m.acknowledge {
+            let theirs = Some(m.message_id.as_str()).filter(|id| !id.starts_with("sha256:"));
+            queue_acknowledgement(&mut tx, ticket.id, &m.from, theirs, ack, now).await?;
+        }
         if let Some((_, other, _)) = &named {
             // Named a ticket it may not join: say so to staff, show the sender nothing of it.
             let body = format!(

@@ -6,6 +6,7 @@ mod committer;
 mod learning;
 mod links;
 mod mail;
+mod outbox;
 mod people;
 mod routing;
 mod rows;
@@ -550,6 +551,24 @@ impl crate::Store for SqlStore {
     }
     async fn mail_counts(&self) -> Result<Vec<crate::MailCount>> {
         self.mail_counts_impl().await
+    }
+    async fn claim_outbox(
+        &self,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<Vec<crate::OutboxItem>> {
+        self.claim_outbox_impl(limit, lease).await
+    }
+    async fn outbox_sent(&self, id: i64) -> Result<()> {
+        self.outbox_sent_impl(id).await
+    }
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        self.outbox_failed_impl(id, error, retry_at).await
     }
     async fn create_webhook_source(
         &self,

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{Backend, Reply, TestApp, spawn, spawn_with};
+use crate::harness::{Backend, Reply, SmtpSink, TestApp, spawn, spawn_with};
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -294,4 +294,144 @@ pub async fn quarantined_mail_is_retried_after_a_fix(backend: Backend) {
         StatusCode::NOT_FOUND,
         "the kept copy is gone once filed"
     );
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
+pub async fn acknowledgements_are_marked_limited_and_never_loop(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_with(backend, |c| {
+        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.from_address = "support@shop.example".into();
+        c.smtp.acknowledgements_per_address_per_hour = 3;
+        c.smtp.poll_ms = 20;
+    })
+    .await;
+    let admin = bearer(&app.admin);
+
+    // A customer's mail: one acknowledgement, marked as automatic, answering their message.
+    let first = message(
+        "c1@carol.example",
+        "carol@carol.example",
+        "Refund not received",
+        "",
+        "I am still waiting for my refund.",
+    );
+    let r = post_mail(&app, Some(&admin), first).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let number = r.str("ticket");
+    let sent = sink.wait_for(1).await;
+    assert_eq!(sent.len(), 1);
+    let ack = &sent[0];
+    assert_eq!(header(ack, "To"), Some("carol@carol.example"));
+    assert_eq!(header(ack, "Auto-Submitted"), Some("auto-replied"));
+    assert_eq!(header(ack, "X-Auto-Response-Suppress"), Some("All"));
+    assert_eq!(header(ack, "In-Reply-To"), Some("<c1@carol.example>"));
+    assert!(
+        header(ack, "Subject").is_some_and(|s| s.contains(&number)),
+        "{ack}"
+    );
+    let ours = header(ack, "Message-ID")
+        .expect("message id")
+        .trim_matches(['<', '>'])
+        .to_owned();
+
+    // Her answer to the acknowledgement joins her ticket and is not acknowledged again.
+    let answer = message(
+        "c2@carol.example",
+        "carol@carol.example",
+        "Re: Refund not received",
+        &format!("In-Reply-To: <{ours}>\r\nReferences: <c1@carol.example> <{ours}>\r\n"),
+        "Order 4411.",
+    );
+    let r = post_mail(&app, Some(&admin), answer).await;
+    assert_eq!(
+        (r.str("outcome").as_str(), r.str("ticket")),
+        ("threaded", number.clone())
+    );
+
+    // Automatic mail of every kind: her out-of-office, a bounce of our acknowledgement, a
+    // mailing-list copy. None opens a ticket, none is acknowledged.
+    let ooo = message(
+        "c3@carol.example",
+        "carol@carol.example",
+        &format!("自动回复: [{number}]"),
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{ours}>\r\n"),
+        "我正在休假，12月1日回来。",
+    );
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.carol.example\r\nReturn-Path: <>\r\nTo: support@shop.example\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.carol.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.carol.example\r\n\r\n\
+         Final-Recipient: rfc822; carol@carol.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: [{number}] Refund not received\r\n\r\n--r--\r\n"
+    ).into_bytes();
+    let list = message(
+        "l1@lists.example",
+        "news@lists.example",
+        "Weekly digest",
+        "List-Id: <digest.lists.example>\r\nPrecedence: list\r\n",
+        "This week on the list.",
+    );
+    for m in [ooo, bounce, list] {
+        let r = post_mail(&app, Some(&admin), m).await;
+        assert_eq!(
+            (r.status, r.str("outcome").as_str()),
+            (StatusCode::OK, "ignored"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(app.count_visible_to_admin().await, 1);
+
+    // A responder that marks nothing and answers every mail with a fresh one: each of its
+    // mails opens a ticket, but acknowledgements to it stop at the hourly limit, so the
+    // exchange ends by itself.
+    let mut bot_mails = 0;
+    let mut acks_to_bot = 0;
+    let mut pending = vec![message(
+        "b0@bot.example",
+        "bot@bot.example",
+        "Hello",
+        "",
+        "Thank you for your message.",
+    )];
+    while let Some(next) = pending.pop() {
+        assert!(bot_mails < 20, "the exchange did not stop");
+        let r = post_mail(&app, Some(&admin), next).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        bot_mails += 1;
+        // Give the sender time to act, then answer whatever reached the bot.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = sink
+            .messages()
+            .iter()
+            .filter(|m| header(m, "To") == Some("bot@bot.example"))
+            .count();
+        for i in acks_to_bot..now {
+            pending.push(message(
+                &format!("b{}@bot.example", i + 1),
+                "bot@bot.example",
+                &format!("Automatic answer {}", i + 1),
+                "",
+                "Thank you for your message.",
+            ));
+        }
+        acks_to_bot = now;
+    }
+    assert_eq!(acks_to_bot, 3, "the hourly limit");
+    assert_eq!(bot_mails, 4);
+    // All the mail exchanged: Carol's one acknowledgement and the bot's three.
+    assert_eq!(sink.messages().len(), 4);
+    let log = app
+        .get(&app.admin, "/api/v1/intake/mail?outcome=sent")
+        .await;
+    assert_eq!(log.body.as_array().map(Vec::len), Some(4), "{}", log.body);
 }
