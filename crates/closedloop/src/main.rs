@@ -75,7 +75,14 @@ enum Command {
     /// Read one mail message (RFC 822/MIME) from standard input, as an MTA pipes it: prints the
     /// ticket number it opened or joined, or `ignored: RULE` for auto-generated mail, on the
     /// last line. A message that cannot be read is quarantined and the command fails.
-    IngestEmail,
+    ///
+    /// With `--dir`, every file in the folder is one message (a Maildir's `new/`, an export):
+    /// one line per file with its outcome, then a summary. Unreadable messages are quarantined
+    /// and the rest go on; running it again files nothing twice.
+    IngestEmail {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// The triage engine: evaluation, retraining, re-classification.
     #[command(subcommand)]
     Triage(TriageCommand),
@@ -340,11 +347,17 @@ async fn run(command: Command, config: Config) -> CliResult {
                 )))
             }
         }
-        Command::IngestEmail => {
+        Command::IngestEmail { dir: None } => {
             let outcome =
                 with_store(&config, async |store| ingest::run(store, &config).await).await?;
             println!("{outcome}");
             Ok(())
+        }
+        Command::IngestEmail { dir: Some(dir) } => {
+            with_store(&config, async |store| {
+                ingest::folder(store, &config, &dir).await
+            })
+            .await
         }
         Command::Sla(cmd) => with_store(&config, async |store| sla(store, cmd).await).await,
         Command::Triage(TriageCommand::Config) => {
