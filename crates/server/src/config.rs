@@ -86,6 +86,37 @@ pub struct Config {
     pub mail: closedloop_mail::AutoPolicy,
     /// Outgoing mail: the relay and the acknowledgements.
     pub smtp: SmtpConfig,
+    /// A mailbox whose messages become tickets, fetched over IMAP.
+    pub imap: ImapConfig,
+}
+
+/// The mailbox the IMAP poller reads. Without a server nothing is polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImapConfig {
+    /// `host:port`, e.g. `imap.example.com:993`.
+    pub server: Option<String>,
+    /// TLS from the first byte (port 993), checked against the public roots. Turn off only for
+    /// a server on loopback or a trusted network (port 143).
+    pub tls: bool,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub mailbox: String,
+    /// Pause between polls.
+    pub poll_ms: u64,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        Self {
+            server: None,
+            tls: true,
+            user: String::new(),
+            password: None,
+            mailbox: "INBOX".into(),
+            poll_ms: 60_000,
+        }
+    }
 }
 
 /// Outgoing mail. Without a relay nothing is sent and no acknowledgement is queued.
@@ -184,6 +215,7 @@ impl Default for Config {
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
             smtp: SmtpConfig::default(),
+            imap: ImapConfig::default(),
         }
     }
 }
@@ -227,6 +259,12 @@ const ENV_KEYS: &[&str] = &[
     "smtp.acknowledge",
     "smtp.acknowledgements_per_address_per_hour",
     "smtp.poll_ms",
+    "imap.server",
+    "imap.tls",
+    "imap.user",
+    "imap.password",
+    "imap.mailbox",
+    "imap.poll_ms",
 ];
 
 #[derive(Debug, Error)]
@@ -379,6 +417,20 @@ impl Config {
                 .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
         {
             return bad("smtp.relay", "use host:port, e.g. 127.0.0.1:25");
+        }
+        if let Some(server) = &self.imap.server {
+            if server
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                return bad("imap.server", "use host:port, e.g. imap.example.com:993");
+            }
+            if self.imap.user.is_empty() || self.imap.password.is_none() {
+                return bad("imap.user", "a mailbox needs a user and a password");
+            }
+        }
+        if self.imap.poll_ms == 0 {
+            return bad("imap.poll_ms", "must be at least 1");
         }
         if self.smtp.poll_ms == 0 {
             return bad("smtp.poll_ms", "must be at least 1");

@@ -10,6 +10,7 @@ pub mod config;
 pub mod duplicates;
 pub mod error;
 pub mod http;
+pub mod imap_poller;
 pub mod mail_intake;
 mod mail_sender;
 pub mod rate_limit;
@@ -148,6 +149,7 @@ impl App {
         let index = tokio::spawn(index_open_tickets(self.state.clone()));
         let sla = tokio::spawn(sla_scheduler(self.state.clone()));
         let mail = tokio::spawn(mail_sender::run(self.state.clone()));
+        let imap = tokio::spawn(imap_poller::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -155,6 +157,7 @@ impl App {
         index.abort();
         sla.abort();
         mail.abort();
+        imap.abort();
         self.store.close().await;
         result
     }

@@ -1,5 +1,6 @@
 //! Starting the real app on a random port against a fresh database, and a small HTTP client.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::TimeZone;
@@ -383,5 +384,117 @@ async fn smtp_session(conn: tokio::net::TcpStream, kept: Arc<std::sync::Mutex<Ve
         if write.write_all(answer).await.is_err() {
             return;
         }
+    }
+}
+
+/// A Dovecot IMAP server of the test's own (Debian's `dovecot-imapd`), plain IMAP on a free
+/// loopback port, one mailbox `support` / `support-pw`. Stopped when dropped.
+pub struct Dovecot {
+    pub addr: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dovecot {
+    pub const USER: &str = "support";
+    pub const PASSWORD: &str = "support-pw";
+
+    pub async fn start() -> Dovecot {
+        use std::os::unix::fs::PermissionsExt;
+        let binary = "/usr/sbin/dovecot";
+        assert!(
+            Path::new(binary).exists(),
+            "the IMAP tests need Dovecot: apt-get install dovecot-imapd (.ci/run does)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().to_owned();
+        let root = root.as_path();
+        // Dovecot's own processes run as its unprivileged users and must reach the mail.
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::create_dir_all(root.join("run/state")).expect("run dir");
+        std::fs::create_dir_all(root.join("mail")).expect("mail dir");
+        std::fs::set_permissions(root.join("mail"), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        std::fs::write(
+            root.join("users"),
+            format!("{}:{{PLAIN}}{}\n", Self::USER, Self::PASSWORD),
+        )
+        .expect("users");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let r = root.display();
+        let config = format!(
+            "base_dir = {r}/run\nstate_dir = {r}/run/state\ninstance_name = closedloop-test-{port}\n\
+             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\nlog_path = {r}/run/dovecot.log\n\
+             default_internal_user = dovecot\ndefault_internal_group = dovecot\ndefault_login_user = dovenull\n\
+             mail_location = maildir:{r}/mail/%u\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
+             inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={r}/mail/%u\n}}\n"
+        );
+        std::fs::write(root.join("dovecot.conf"), config).expect("config");
+        let child = std::process::Command::new(binary)
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start dovecot");
+        let addr = format!("127.0.0.1:{port}");
+        let dovecot = Dovecot {
+            addr,
+            child,
+            _dir: dir,
+        };
+        for _ in 0..250 {
+            if tokio::net::TcpStream::connect(&dovecot.addr).await.is_ok() {
+                return dovecot;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "dovecot did not start: {}",
+            std::fs::read_to_string(root.join("run/dovecot.log")).unwrap_or_default()
+        );
+    }
+
+    /// A session as the mailbox's owner, INBOX selected.
+    pub async fn session(&self) -> async_imap::Session<tokio::net::TcpStream> {
+        let tcp = tokio::net::TcpStream::connect(&self.addr)
+            .await
+            .expect("connect");
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.expect("greeting");
+        let mut s = client
+            .login(Self::USER, Self::PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("login");
+        s.select("INBOX").await.expect("select");
+        s
+    }
+
+    /// Messages in the INBOX that Closedloop has not marked as filed.
+    pub async fn unfiled(&self) -> usize {
+        let mut s = self.session().await;
+        let n = s
+            .uid_search("NOT KEYWORD Closedloop")
+            .await
+            .expect("search")
+            .len();
+        let _ = s.logout().await;
+        n
     }
 }

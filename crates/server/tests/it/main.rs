@@ -76,4 +76,5 @@ on_every_backend!(
     mail_over_http_opens_threads_ignores_and_quarantines,
     quarantined_mail_is_retried_after_a_fix,
     acknowledgements_are_marked_limited_and_never_loop,
+    imap_batch_with_bad_messages_is_filed_once_across_restarts,
 );

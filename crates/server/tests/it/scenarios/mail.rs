@@ -5,7 +5,7 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{Backend, Reply, SmtpSink, TestApp, spawn, spawn_with};
+use crate::harness::{Backend, Dovecot, Reply, SmtpSink, TestApp, spawn, spawn_with};
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -434,4 +434,118 @@ pub async fn acknowledgements_are_marked_limited_and_never_loop(backend: Backend
         .get(&app.admin, "/api/v1/intake/mail?outcome=sent")
         .await;
     assert_eq!(log.body.as_array().map(Vec::len), Some(4), "{}", log.body);
+}
+
+/// Message `i` of a batch of 1,000: readable unless 475 <= i < 525, where four kinds of
+/// unreadable mail take turns (blank, no sender, an empty sender, noise without headers).
+fn batch_message(i: usize) -> Vec<u8> {
+    if (475..525).contains(&i) {
+        return match i % 4 {
+            0 => format!("{}\r\n", " ".repeat(i)).into_bytes(),
+            1 => {
+                format!("Subject: no sender {i}\r\nMessage-ID: <bad{i}@batch>\r\n\r\nWho am I?\r\n")
+                    .into_bytes()
+            }
+            2 => format!("From: \r\nSubject: empty sender {i}\r\n\r\nhello\r\n").into_bytes(),
+            _ => format!("{i} {}\r\n", "%$#@!".repeat(i % 7 + 1)).into_bytes(),
+        };
+    }
+    let subject = [
+        "订单一直没有发货",
+        "Charged twice for one order",
+        "无法登录账号",
+    ][i % 3];
+    format!(
+        "From: User {i} <user{i}@example{}.com>\r\nTo: support@shop.example\r\nSubject: {subject} ({i})\r\n\
+         Message-ID: <imap{i}@example.com>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{subject}。第 {i} 封 / number {i}.\r\n",
+        i % 13
+    )
+    .into_bytes()
+}
+
+/// `outcome -> count` of inbound mail that came over IMAP, from `/metrics`.
+async fn imap_counts(app: &TestApp) -> std::collections::BTreeMap<String, u64> {
+    let (_, text) = metrics(app, &app.admin).await;
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.contains("path=\"imap\"")) {
+        let outcome = line
+            .split("outcome=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next());
+        let n = line.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok());
+        if let (Some(o), Some(n)) = (outcome, n) {
+            *out.entry(o.to_owned()).or_default() += n;
+        }
+    }
+    out
+}
+
+async fn wait_for_counts(app: &TestApp, created: u64, quarantined: u64) {
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("created".to_owned(), created),
+        ("quarantined".to_owned(), quarantined),
+    ]
+    .into();
+    for _ in 0..600 {
+        if imap_counts(app).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(imap_counts(app).await, want, "IMAP intake did not finish");
+}
+
+pub async fn imap_batch_with_bad_messages_is_filed_once_across_restarts(backend: Backend) {
+    let dovecot = Dovecot::start().await;
+    {
+        let mut s = dovecot.session().await;
+        for i in 0..1000 {
+            s.append("INBOX", None, None, batch_message(i))
+                .await
+                .expect("append");
+        }
+        let _ = s.logout().await;
+    }
+    assert_eq!(dovecot.unfiled().await, 1000);
+    let configure = |c: &mut closedloop_server::Config| {
+        c.imap.server = Some(dovecot.addr.clone());
+        c.imap.tls = false;
+        c.imap.user = Dovecot::USER.into();
+        c.imap.password = Some(closedloop_server::Secret::new(Dovecot::PASSWORD));
+        c.imap.poll_ms = 100;
+    };
+    let app = spawn_with(backend, configure).await;
+    wait_for_counts(&app, 950, 50).await;
+    assert_eq!(
+        dovecot.unfiled().await,
+        0,
+        "every message marked once its outcome is stored"
+    );
+    assert_eq!(app.count_visible_to_admin().await, 950);
+    let q = app
+        .get(
+            &app.admin,
+            "/api/v1/intake/mail?outcome=quarantined&limit=500",
+        )
+        .await;
+    assert_eq!(q.body.as_array().map(Vec::len), Some(50));
+
+    // Another instance on the same mailbox and database (a restart, or scale-out) fetches
+    // nothing again; a new message is filed once although both poll for it.
+    let second = app.sibling(|_| {}).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(imap_counts(&second).await, imap_counts(&app).await);
+    assert_eq!(second.count_visible_to_admin().await, 950);
+    {
+        let mut s = dovecot.session().await;
+        s.append("INBOX", None, None, batch_message(1000))
+            .await
+            .expect("append");
+        let _ = s.logout().await;
+    }
+    wait_for_counts(&second, 951, 50).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(second.count_visible_to_admin().await, 951);
+    assert_eq!(dovecot.unfiled().await, 0);
 }
