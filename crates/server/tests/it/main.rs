@@ -77,4 +77,5 @@ on_every_backend!(
     quarantined_mail_is_retried_after_a_fix,
     acknowledgements_are_marked_limited_and_never_loop,
     imap_batch_with_bad_messages_is_filed_once_across_restarts,
+    real_shaped_mail_gets_the_right_outcome_and_only_people_are_answered,
 );

@@ -549,3 +549,80 @@ pub async fn imap_batch_with_bad_messages_is_filed_once_across_restarts(backend:
     assert_eq!(second.count_visible_to_admin().await, 951);
     assert_eq!(dovecot.unfiled().await, 0);
 }
+
+/// The mail crate's real-shaped messages, end to end: each gets its outcome, text in every
+/// charset arrives intact, and only the messages that opened a ticket are acknowledged.
+pub async fn real_shaped_mail_gets_the_right_outcome_and_only_people_are_answered(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_with(backend, |c| {
+        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.poll_ms = 20;
+    })
+    .await;
+    let admin = bearer(&app.admin);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/tests/fixtures");
+    // (file, outcome, text the ticket must show)
+    let cases: [(&str, &str, &[&str]); 17] = [
+        ("ooo-zh-auto-submitted.eml", "ignored", &[]),
+        ("ooo-en-x-autoreply.eml", "ignored", &[]),
+        ("precedence-junk.eml", "ignored", &[]),
+        ("dsn-bounce.eml", "ignored", &[]),
+        ("list-copy.eml", "ignored", &[]),
+        ("customer-ticket-number.eml", "created", &[]),
+        ("reply-quoted-en.eml", "created", &[]),
+        ("reply-quoted-zh.eml", "created", &[]),
+        (
+            "gb2312-gbk-chars.eml",
+            "created",
+            &["朱镕基", "陶喆", "王堃", "100–200"],
+        ),
+        ("big5-hkscs.eml", "created", &["查詢訂單", "𨋢"]),
+        ("unlabelled-gbk.eml", "created", &["电视机坏点"]),
+        ("broken-boundary.eml", "created", &[]),
+        ("invalid-encoded-word.eml", "created", &["投诉"]),
+        ("rfc2231-attachment.eml", "created", &[]),
+        ("html-only.eml", "created", &["快递没有更新"]),
+        ("alternative-qp-base64.eml", "created", &[]),
+        ("customer-ticket-number.eml", "created", &[]),
+    ];
+    let mut created = 0;
+    for (file, outcome, texts) in cases {
+        let raw = std::fs::read(dir.join(file)).expect("fixture");
+        let r = post_mail(&app, Some(&admin), raw).await;
+        assert_eq!(r.str("outcome"), outcome, "{file}: {}", r.body);
+        if outcome != "created" {
+            continue;
+        }
+        created += 1;
+        let t = app
+            .get(&app.admin, &format!("/api/v1/tickets/{}", r.str("ticket")))
+            .await;
+        let shown = format!("{} {}", t.str("title"), t.str("description"));
+        assert!(
+            !shown.contains('\u{fffd}'),
+            "{file}: replacement characters in {shown}"
+        );
+        for text in texts {
+            assert!(shown.contains(text), "{file}: {text} missing from {shown}");
+        }
+    }
+    // The last case was a re-delivery: answered as before, not a ticket (nor an answer) more.
+    assert_eq!(app.count_visible_to_admin().await, created - 1);
+    // One acknowledgement per ticket, except to the sender whose client asked for none
+    // (`X-Auto-Response-Suppress: All` on customer-ticket-number.eml).
+    let sent = sink.wait_for(created - 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), created - 2, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|m| header(m, "To") != Some("wang.fang@example.cn"))
+    );
+    for m in &sent {
+        let to = header(m, "To").unwrap_or_default().to_lowercase();
+        for robot in ["mailer-daemon", "noreply@", "announce", "lists."] {
+            assert!(!to.contains(robot), "acknowledged automatic mail: {to}");
+        }
+    }
+}
