@@ -76,7 +76,14 @@ pub async fn folder(store: &SqlStore, config: &Config, dir: &Path) -> CliResult<
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
-        let raw = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        // At most one byte past the limit: enough to know it is too large.
+        let mut raw = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                f.take(config.mail.max_bytes as u64 + 1)
+                    .read_to_end(&mut raw)
+            })
+            .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
         // A message without an outcome (the database went away) stops the run: the next one
         // starts from it again, and what was filed already is not filed twice.
         let line = match intake

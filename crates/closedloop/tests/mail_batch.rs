@@ -128,7 +128,7 @@ fn counts(url: &str, token: &str, path: &str) -> std::collections::BTreeMap<Stri
     let mut out = std::collections::BTreeMap::new();
     for line in text
         .lines()
-        .filter(|l| l.starts_with("closedloop_mail_messages_total{"))
+        .filter(|l| l.starts_with("closedloop_mail_messages{"))
     {
         if !line.contains(&format!("path=\"{path}\"")) {
             continue;

@@ -104,14 +104,14 @@ impl TokenCache {
 }
 
 /// The API token in an `Authorization` header: `Bearer TOKEN`, or Basic with the token as the
-/// password (any user name), for mail providers and tools that can only put credentials in a
-/// URL.
-fn token_of(scheme: &str, rest: &str) -> Option<String> {
+/// password (any user name) on the mail endpoint, for providers that can only put credentials
+/// in a URL.
+fn token_of(scheme: &str, rest: &str, basic_ok: bool) -> Option<String> {
     use base64::Engine as _;
     if scheme.eq_ignore_ascii_case("bearer") {
         return Some(rest.to_owned());
     }
-    if !scheme.eq_ignore_ascii_case("basic") {
+    if !basic_ok || !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let decoded = base64::engine::general_purpose::STANDARD
@@ -138,7 +138,12 @@ impl FromRequestParts<AppState> for Actor {
                 .to_str()
                 .ok()
                 .and_then(|v| v.split_once(' '))
-                .and_then(|(scheme, rest)| token_of(scheme, rest.trim()))
+                .and_then(|(scheme, rest)| {
+                    // Basic only where mail providers need it: a browser that cached Basic
+                    // credentials would send them cross-site, and CSRF checks only cookies.
+                    let basic_ok = parts.uri.path() == "/api/v1/intake/email";
+                    token_of(scheme, rest.trim(), basic_ok)
+                })
                 .ok_or_else(ApiError::unauthenticated)?;
             let digest = digest(token.trim());
             if let Some(p) = state.tokens.get(&digest) {

@@ -20,7 +20,7 @@ use crate::config::ImapConfig;
 
 /// The keyword that marks a message as filed.
 pub const FILED: &str = "Closedloop";
-/// Messages fetched per command.
+/// Messages handled between two marks.
 const CHUNK: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
@@ -117,17 +117,7 @@ where
     let mut filed = 0;
     let mut failure = None;
     'chunks: for chunk in uids.chunks(CHUNK) {
-        let set = join(chunk);
-        let mut fetched: Vec<(u32, Vec<u8>)> = session
-            .uid_fetch(&set, "(UID BODY.PEEK[])")
-            .await?
-            .try_filter_map(|f| async move {
-                Ok(f.uid
-                    .map(|uid| (uid, f.body().unwrap_or_default().to_vec())))
-            })
-            .try_collect()
-            .await?;
-        fetched.sort_by_key(|(uid, _)| *uid);
+        let fetched = fetch(&mut session, chunk, state.config.mail.max_bytes).await?;
         let mut done = Vec::with_capacity(fetched.len());
         for (uid, raw) in fetched {
             match intake.ingest(&raw, "imap").await {
@@ -152,6 +142,53 @@ where
         Some(e) => Err(e),
         None => Ok(filed),
     }
+}
+
+/// The messages of `chunk`, oldest first. A message larger than the intake limit is fetched
+/// only up to one byte past it (so it is quarantined as too large without filling memory).
+/// Only responses for the UIDs asked for, carrying a body, count: servers also send
+/// unrequested flag updates (someone reading the mailbox), which must never be filed.
+async fn fetch<T>(
+    session: &mut async_imap::Session<T>,
+    chunk: &[u32],
+    max_bytes: usize,
+) -> Result<Vec<(u32, Vec<u8>)>, PollError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let sizes: Vec<(u32, u32)> = session
+        .uid_fetch(join(chunk), "(UID RFC822.SIZE)")
+        .await?
+        .try_filter_map(|f| async move { Ok(f.uid.zip(f.size)) })
+        .try_collect()
+        .await?;
+    let mut out = Vec::with_capacity(chunk.len());
+    for uid in chunk {
+        let Some(&(_, size)) = sizes.iter().find(|(u, _)| u == uid) else {
+            continue; // expunged meanwhile
+        };
+        let query = if size as usize > max_bytes {
+            format!("(UID BODY.PEEK[]<0.{}>)", max_bytes.saturating_add(1))
+        } else {
+            "(UID BODY.PEEK[])".to_owned()
+        };
+        let body: Option<Vec<u8>> = session
+            .uid_fetch(uid.to_string(), query)
+            .await?
+            .try_filter_map(|f| async move {
+                Ok((f.uid == Some(*uid))
+                    .then(|| f.body().map(<[u8]>::to_vec))
+                    .flatten())
+            })
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .next();
+        if let Some(body) = body {
+            out.push((*uid, body));
+        }
+    }
+    Ok(out)
 }
 
 async fn mark<T>(session: &mut async_imap::Session<T>, uids: &[u32]) -> Result<(), PollError>

@@ -91,7 +91,7 @@ impl MailIntake<'_> {
             Err(e) => return self.quarantine(raw, digest, e.to_string(), "", path).await,
         };
         let from = message.from.address.to_lowercase();
-        let mail = match self.inbound(message, &digest, path).await {
+        let mail = match self.inbound(message, &digest, path).await? {
             Ok(m) => m,
             Err(Refused(reason)) => {
                 return self.quarantine(raw, digest, reason, &from, path).await;
@@ -136,15 +136,17 @@ impl MailIntake<'_> {
         m: Inbound,
         digest: &str,
         path: &'static str,
-    ) -> Result<InboundMail, Refused> {
+    ) -> Result<Result<InboundMail, Refused>, IntakeError> {
         let text = clean(&m.text);
         let subject = clean(&m.subject);
         let body = [text.as_str(), subject.as_str()]
             .into_iter()
             .find(|t| !t.trim().is_empty())
             .unwrap_or("(empty message)");
-        let description = Description::parse(&cut(body, Description::MAX_GRAPHEMES))
-            .map_err(|e| Refused(format!("{}: {}", e.field, e.message)))?;
+        let description = match Description::parse(&cut(body, Description::MAX_GRAPHEMES)) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(Refused(format!("{}: {}", e.field, e.message)))),
+        };
         let reply = clean(&m.new_text);
         let reply = if reply.trim().is_empty() {
             text.clone()
@@ -156,14 +158,27 @@ impl MailIntake<'_> {
         let (files, evidence) = if m.auto.is_some() {
             (Vec::new(), Vec::new())
         } else {
-            self.store_files(&m).await
+            self.store_files(&m).await?
         };
         let mut ticket = NewTicket {
             evidence,
             ..NewTicket::new(Channel::Email, title, description)
         };
         crate::triage::apply(&self.engine.current(), &mut ticket);
-        Ok(InboundMail {
+        // Derived from the message it answers: two deliveries of one message racing each other
+        // queue one acknowledgement, not two.
+        let ack_id = format!(
+            "ack.{}@{}",
+            &format!(
+                "{:x}",
+                Sha256::digest(m.message_id.as_deref().unwrap_or(digest))
+            )[..32],
+            self.smtp
+                .from_address
+                .rsplit_once('@')
+                .map_or("closedloop.local", |(_, d)| d)
+        );
+        Ok(Ok(InboundMail {
             message_id: m.message_id.unwrap_or_else(|| format!("sha256:{digest}")),
             path,
             from: m.from.address.to_lowercase(),
@@ -180,52 +195,45 @@ impl MailIntake<'_> {
                 && self.smtp.relay.is_some()
                 && m.auto.is_none()
                 && !m.suppress_auto_reply)
-                .then(|| AckRequest {
-                    message_id: format!(
-                        "ack.{:032x}@{}",
-                        rand::random::<u128>(),
-                        self.smtp
-                            .from_address
-                            .rsplit_once('@')
-                            .map_or("closedloop.local", |(_, d)| d)
-                    ),
+                .then_some(AckRequest {
+                    message_id: ack_id,
                     per_hour: self.smtp.acknowledgements_per_address_per_hour,
                 }),
             auto: m.auto.map(|a| a.rule.as_str().to_owned()),
             attachments: files,
             ticket,
-        })
+        }))
     }
 
     /// Keeps the message's files by content hash; a file that is too large, or one past the
-    /// limit, is named in the evidence instead so staff know it existed.
-    async fn store_files(&self, m: &Inbound) -> (Vec<NewAttachment>, Vec<String>) {
+    /// limit, is named in the evidence instead so staff know it existed. A file that cannot be
+    /// written fails the message, which is then offered again (nothing is dropped quietly).
+    async fn store_files(
+        &self,
+        m: &Inbound,
+    ) -> Result<(Vec<NewAttachment>, Vec<String>), IntakeError> {
         let (mut files, mut evidence) = (Vec::new(), Vec::new());
         for a in &m.attachments {
             let name =
                 attachments::sanitise_filename(a.filename.as_deref().unwrap_or("attachment"));
-            let kept = files.len() < MAX_MAIL_FILES && a.data.len() <= self.max_file_bytes;
-            if kept {
+            if files.len() < MAX_MAIL_FILES && a.data.len() <= self.max_file_bytes {
                 let sha256 = attachments::digest(&a.data);
-                match attachments::save(&self.attachments_dir, &sha256, &a.data).await {
-                    Ok(()) => {
-                        files.push(NewAttachment {
-                            sha256,
-                            size: i64::try_from(a.data.len()).unwrap_or(i64::MAX),
-                            // Never the sender's label: only what the bytes are, else a download.
-                            content_type: attachments::sniff(&a.data)
-                                .unwrap_or("application/octet-stream")
-                                .to_owned(),
-                            filename: name,
-                        });
-                        continue;
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "cannot store a mail attachment");
-                    }
-                }
-            }
-            if evidence.len() < 20 {
+                attachments::save(&self.attachments_dir, &sha256, &a.data)
+                    .await
+                    .map_err(|source| IntakeError::Disk {
+                        dir: self.attachments_dir.clone(),
+                        source,
+                    })?;
+                files.push(NewAttachment {
+                    sha256,
+                    size: i64::try_from(a.data.len()).unwrap_or(i64::MAX),
+                    // Never the sender's label: only what the bytes are, else a download.
+                    content_type: attachments::sniff(&a.data)
+                        .unwrap_or("application/octet-stream")
+                        .to_owned(),
+                    filename: name,
+                });
+            } else if evidence.len() < 20 {
                 evidence.push(cut(
                     &format!(
                         "{name} ({}, {} bytes, not kept)",
@@ -236,7 +244,7 @@ impl MailIntake<'_> {
                 ));
             }
         }
-        (files, evidence)
+        Ok((files, evidence))
     }
 }
 

@@ -11,7 +11,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::AppState;
 
-const BATCH: u32 = 20;
+/// Claimed together under one lease; the lease covers the worst case of sending them all
+/// (each SMTP step may wait 30 s) so no other instance takes one over while it is sending.
+const BATCH: u32 = 5;
 const MAX_ATTEMPTS: i64 = 8;
 
 pub async fn run(state: AppState) {
@@ -33,7 +35,7 @@ pub async fn run(state: AppState) {
     loop {
         match state
             .store
-            .claim_outbox(BATCH, chrono::Duration::minutes(5))
+            .claim_outbox(BATCH, chrono::Duration::minutes(15))
             .await
         {
             Ok(items) => {
@@ -122,7 +124,12 @@ fn acknowledgement(state: &AppState, item: &OutboxItem) -> Result<Vec<u8>, Strin
         smtp.from_name
     );
     let message_id = format!("<{}>", item.message_id);
-    let references: Vec<String> = item.in_reply_to.iter().cloned().collect();
+    // Threading headers only for an id that can be written back as one; the answer goes out
+    // without them otherwise, rather than not at all.
+    let in_reply_to = item.in_reply_to.as_deref().filter(|id| {
+        id.is_ascii() && !id.is_empty() && !id.contains(['<', '>', ' ', '\t', '\r', '\n'])
+    });
+    let references: Vec<String> = in_reply_to.iter().map(|s| (*s).to_owned()).collect();
     build_acknowledgement(&Acknowledgement {
         from: &from,
         to: &to,
@@ -130,7 +137,7 @@ fn acknowledgement(state: &AppState, item: &OutboxItem) -> Result<Vec<u8>, Strin
         subject: &item.ticket_title,
         body: &body,
         message_id: &message_id,
-        in_reply_to: item.in_reply_to.as_deref(),
+        in_reply_to,
         references: &references,
         date: state.clock.now(),
     })

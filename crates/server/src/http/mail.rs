@@ -232,7 +232,7 @@ pub async fn retry(
     answer(state.mail_intake().ingest(&raw, "retry").await)
 }
 
-/// Prometheus text format: mail messages by direction, path, outcome and rule (for ignored
+/// Prometheus text format: mail messages on record by direction, path, outcome and rule (for ignored
 /// mail). Scrape with an administrator's API token as Bearer.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", description = "Prometheus exposition format"),
@@ -241,12 +241,12 @@ pub async fn retry(
 pub async fn metrics(State(state): State<AppState>, actor: Actor) -> ApiResult<Response> {
     require_admin(&actor)?;
     let mut out = String::from(
-        "# HELP closedloop_mail_messages_total Mail messages by direction, path, outcome and the rule that marked them automatic.\n\
-         # TYPE closedloop_mail_messages_total counter\n",
+        "# HELP closedloop_mail_messages Mail messages on record by direction, path, outcome and the rule that marked them automatic (a gauge: a retried quarantined message moves to its new outcome).\n\
+         # TYPE closedloop_mail_messages gauge\n",
     );
     for c in state.store.mail_counts().await? {
         out.push_str(&format!(
-            "closedloop_mail_messages_total{{direction=\"{}\",path=\"{}\",outcome=\"{}\",rule=\"{}\"}} {}\n",
+            "closedloop_mail_messages{{direction=\"{}\",path=\"{}\",outcome=\"{}\",rule=\"{}\"}} {}\n",
             label(&c.direction),
             label(&c.path),
             label(&c.outcome),

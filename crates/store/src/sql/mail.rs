@@ -30,6 +30,9 @@ impl SqlStore {
         if let Some(rule) = &m.auto {
             let mut tx = self.write.begin().await?;
             let ticket = named.as_ref().filter(|_| allowed).map(|(id, _, _)| *id);
+            if !record(&mut tx, &m, ticket, "ignored", Some(rule), now).await? {
+                return self.answered_before(&m.message_id).await;
+            }
             if let Some(id) = ticket {
                 let body = format!("Automatic mail from {} ignored ({rule}).", m.from);
                 append(
@@ -45,7 +48,6 @@ impl SqlStore {
                 )
                 .await?;
             }
-            record(&mut tx, &m, ticket, "ignored", Some(rule), now).await?;
             tx.commit().await?;
             return Ok(MailOutcome::Ignored { rule: rule.clone() });
         }
@@ -56,12 +58,14 @@ impl SqlStore {
             && !matches!(status, Status::Closed | Status::Duplicate)
         {
             let mut tx = self.write.begin().await?;
+            if !record(&mut tx, &m, Some(*id), "threaded", None, now).await? {
+                return self.answered_before(&m.message_id).await;
+            }
             let sender = customer_by_email(&mut tx, &m.from, now).await?;
             self.append_requester_reply(&mut tx, *id, *status, Some(sender), &m.reply, now)
                 .await?;
             add_participants(&mut tx, *id, m.cc.iter()).await?;
             attach(&mut tx, *id, &m.attachments, now).await?;
-            record(&mut tx, &m, Some(*id), "threaded", None, now).await?;
             tx.commit().await?;
             return Ok(MailOutcome::Threaded(number.clone()));
         }
@@ -89,6 +93,9 @@ impl SqlStore {
             .create_ticket_impl(&actor, m.ticket.clone(), Some(key))
             .await?;
         let mut tx = self.write.begin().await?;
+        if !record(&mut tx, &m, Some(ticket.id), "created", None, now).await? {
+            return self.answered_before(&m.message_id).await;
+        }
         add_participants(&mut tx, ticket.id, std::iter::once(&m.from).chain(&m.cc)).await?;
         attach(&mut tx, ticket.id, &m.attachments, now).await?;
         if let Some(ack) = &m.acknowledge {
@@ -113,7 +120,6 @@ impl SqlStore {
             )
             .await?;
         }
-        record(&mut tx, &m, Some(ticket.id), "created", None, now).await?;
         tx.commit().await?;
         Ok(MailOutcome::Created(ticket.number))
     }
@@ -202,6 +208,13 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    /// What became of a message another delivery of it filed meanwhile.
+    async fn answered_before(&self, message_id: &str) -> Result<MailOutcome> {
+        self.earlier_outcome(message_id)
+            .await?
+            .ok_or(StoreError::NotFound("mail outcome"))
     }
 
     async fn earlier_outcome(&self, message_id: &str) -> Result<Option<MailOutcome>> {
@@ -322,11 +335,14 @@ async fn record(
     outcome: &str,
     reason: Option<&str>,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    // Only a quarantined record may be replaced: when another delivery of the same message got
+    // here first, nothing changes and the caller rolls back and answers as that one did.
+    let done = sqlx::query(
         "INSERT INTO mail_messages (message_id, direction, address, ticket_id, outcome, reason, path, created_at) \
          VALUES ($1, 'in', $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (message_id) DO UPDATE SET ticket_id = $3, outcome = $4, reason = $5, path = $6, created_at = $7",
+         ON CONFLICT (message_id) DO UPDATE SET ticket_id = $3, outcome = $4, reason = $5, path = $6, created_at = $7 \
+         WHERE mail_messages.outcome = 'quarantined'",
     )
     .bind(&m.message_id)
     .bind(&m.from)
@@ -337,5 +353,5 @@ async fn record(
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }

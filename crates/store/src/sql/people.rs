@@ -370,13 +370,27 @@ pub(crate) async fn customer_by_email(
         return Ok(id);
     }
     let name = email.split('@').next().unwrap_or(&email).to_owned();
+    // Two first messages from one new address may race here (a provider's retry, two
+    // instances): the loser finds the winner's account instead of failing.
     let mut tx = conn.begin().await?;
-    let id = sqlx::query_scalar("INSERT INTO users (email, name, role, active, created_at) VALUES ($1, $2, 'customer', 1, $3) RETURNING id")
-        .bind(&email)
-        .bind(name)
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await?;
+    let made: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, active, created_at) VALUES ($1, $2, 'customer', 1, $3) \
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(name)
+    .bind(now_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = match made {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
     tx.commit().await?;
     Ok(id)
 }

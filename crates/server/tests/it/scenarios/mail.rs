@@ -237,9 +237,9 @@ pub async fn mail_over_http_opens_threads_ignores_and_quarantines(backend: Backe
     let (status, text) = metrics(&app, &app.admin).await;
     assert_eq!(status, StatusCode::OK);
     for line in [
-        "closedloop_mail_messages_total{direction=\"in\",path=\"http\",outcome=\"created\",rule=\"\"} 2",
-        "closedloop_mail_messages_total{direction=\"in\",path=\"http\",outcome=\"threaded\",rule=\"\"} 1",
-        "closedloop_mail_messages_total{direction=\"in\",path=\"http\",outcome=\"quarantined\",rule=\"\"} 1",
+        "closedloop_mail_messages{direction=\"in\",path=\"http\",outcome=\"created\",rule=\"\"} 2",
+        "closedloop_mail_messages{direction=\"in\",path=\"http\",outcome=\"threaded\",rule=\"\"} 1",
+        "closedloop_mail_messages{direction=\"in\",path=\"http\",outcome=\"quarantined\",rule=\"\"} 1",
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
@@ -625,4 +625,41 @@ pub async fn real_shaped_mail_gets_the_right_outcome_and_only_people_are_answere
             assert!(!to.contains(robot), "acknowledged automatic mail: {to}");
         }
     }
+}
+
+/// A provider retrying while the first delivery is still being filed, or two instances
+/// polling one mailbox: the message is filed once, its files kept once, answered once.
+pub async fn concurrent_deliveries_of_one_mail_file_it_once(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_with(backend, |c| {
+        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.poll_ms = 20;
+    })
+    .await;
+    let admin = bearer(&app.admin);
+    let raw = with_files("race1@dora.example", "dora@dora.example");
+    let posts = (0..8).map(|_| post_mail(&app, Some(&admin), raw.clone()));
+    let replies = futures_util::future::join_all(posts).await;
+    let numbers: std::collections::BTreeSet<String> =
+        replies.iter().map(|r| r.str("ticket")).collect();
+    assert_eq!(
+        numbers.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert_eq!(app.count_visible_to_admin().await, 1);
+    let number = numbers.into_iter().next().unwrap_or_default();
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(
+        t.body["evidence"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        t.body
+    );
+    sink.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1, "one acknowledgement");
 }
