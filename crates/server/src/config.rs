@@ -163,6 +163,9 @@ pub struct RateLimitConfig {
     /// Messages per webhook source.
     pub webhook_per_minute: u32,
     pub webhook_burst: u32,
+    /// Feedback posted through the widget, per site key (on top of the per-address limit).
+    pub widget_per_minute: u32,
+    pub widget_burst: u32,
     /// Addresses (or sources) tracked per limiter; bounds memory.
     pub max_tracked: usize,
 }
@@ -176,6 +179,8 @@ impl Default for RateLimitConfig {
             public_burst: 120,
             webhook_per_minute: 1200,
             webhook_burst: 200,
+            widget_per_minute: 600,
+            widget_burst: 100,
             max_tracked: 100_000,
         }
     }
@@ -247,6 +252,8 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.public_burst",
     "rate_limit.webhook_per_minute",
     "rate_limit.webhook_burst",
+    "rate_limit.widget_per_minute",
+    "rate_limit.widget_burst",
     "rate_limit.max_tracked",
     "attachments_dir",
     "max_attachment_bytes",

@@ -90,6 +90,7 @@ pub struct Limits {
     pub login: RateLimiter<IpAddr>,
     pub public: RateLimiter<IpAddr>,
     pub webhook_source: RateLimiter<i64>,
+    pub widget_site: RateLimiter<i64>,
 }
 
 impl Limits {
@@ -98,6 +99,7 @@ impl Limits {
             login: RateLimiter::new(c.login_per_minute, c.login_burst, c.max_tracked),
             public: RateLimiter::new(c.public_per_minute, c.public_burst, c.max_tracked),
             webhook_source: RateLimiter::new(c.webhook_per_minute, c.webhook_burst, c.max_tracked),
+            widget_site: RateLimiter::new(c.widget_per_minute, c.widget_burst, c.max_tracked),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod model;
 pub mod sql;
 pub mod web;
 pub mod webhook;
+pub mod widget;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Result, StoreError};
@@ -21,6 +22,7 @@ pub use sql::sla::FireReport;
 pub use sql::{ConnectOptions, SqlStore};
 pub use web::*;
 pub use webhook::*;
+pub use widget::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -196,6 +198,18 @@ pub trait Store: Send + Sync + 'static {
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<()>;
+
+    // --- feedback widget ---
+    /// Adds a site; `site_key` is made by the caller (random, public).
+    async fn create_widget_site(
+        &self,
+        name: &str,
+        site_key: &str,
+        origins: &[String],
+    ) -> Result<WidgetSite>;
+    async fn list_widget_sites(&self) -> Result<Vec<WidgetSite>>;
+    /// The site with this key, active or not.
+    async fn widget_site(&self, site_key: &str) -> Result<Option<WidgetSite>>;
 
     // --- signed webhook intake ---
     /// Adds a source and its service account (`webhook+NAME@closedloop.local`).

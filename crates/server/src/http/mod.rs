@@ -12,6 +12,7 @@ mod tickets;
 mod timeline;
 mod tokens;
 mod webhooks;
+mod widget;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -96,6 +97,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::quarantined))
         .routes(routes!(mail::retry))
         .routes(routes!(mail::metrics))
+        .routes(routes!(widget::create_site, widget::list_sites))
+        .routes(routes!(widget::post, widget::preflight))
         .split_for_parts()
 }
 
@@ -108,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         get(move |_: Throttled<Public>| async move { Json(doc.as_ref().clone()) }),
     )
     .route("/", get(|_: Throttled<Public>| health::index()))
+    .route("/widget.js", get(widget::script))
     .merge(crate::web::routes(&state))
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
     .method_not_allowed_fallback(|| async {

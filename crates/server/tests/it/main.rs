@@ -79,4 +79,5 @@ on_every_backend!(
     imap_batch_with_bad_messages_is_filed_once_across_restarts,
     real_shaped_mail_gets_the_right_outcome_and_only_people_are_answered,
     concurrent_deliveries_of_one_mail_file_it_once,
+    widget_posts_only_from_the_sites_origins,
 );

@@ -13,6 +13,7 @@ mod rows;
 pub(crate) mod sla;
 mod tickets;
 mod webhooks;
+mod widget;
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -569,6 +570,20 @@ impl crate::Store for SqlStore {
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<()> {
         self.outbox_failed_impl(id, error, retry_at).await
+    }
+    async fn create_widget_site(
+        &self,
+        name: &str,
+        site_key: &str,
+        origins: &[String],
+    ) -> Result<crate::WidgetSite> {
+        self.create_widget_site_impl(name, site_key, origins).await
+    }
+    async fn list_widget_sites(&self) -> Result<Vec<crate::WidgetSite>> {
+        self.list_widget_sites_impl().await
+    }
+    async fn widget_site(&self, site_key: &str) -> Result<Option<crate::WidgetSite>> {
+        self.widget_site_impl(site_key).await
     }
     async fn create_webhook_source(
         &self,

@@ -10,6 +10,7 @@ mod sla;
 mod triage;
 mod web_form;
 mod webhooks;
+mod widget;
 
 pub use access::*;
 pub use auth::*;
@@ -21,3 +22,4 @@ pub use sla::*;
 pub use triage::*;
 pub use web_form::*;
 pub use webhooks::*;
+pub use widget::*;
