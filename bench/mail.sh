@@ -4,7 +4,9 @@
 #      labelled GB2312 (GBK bytes), a tenth base64 HTML-only, a twentieth with a PNG attached.
 #   2. `closedloop ingest-email --dir` on a fresh database: messages filed per second.
 #   3. `closedloop serve` on another fresh database: POST /api/v1/tickets with wrk (-c64), the
-#      plain ticket-creation rate (the baseline), then POST /api/v1/intake/email (-c64).
+#      plain ticket-creation rate (the baseline), then POST /api/v1/intake/email (-c64), then
+#      BENCH_WEBHOOKS signed webhook messages (default 20,000, 64 at a time, five per thread) with
+#      crates/server/examples/webhook_load.rs.
 # Markdown summary on stdout and in bench/results/mail.md.
 set -euo pipefail
 
@@ -13,6 +15,7 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 BIN="${BENCH_BIN:-$REPO_ROOT/target/release/closedloop}"
 MAILS="${BENCH_MAILS:-10000}"
 DURATION="${BENCH_DURATION:-15s}"
+WEBHOOKS="${BENCH_WEBHOOKS:-20000}"
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^CLOSEDLOOP_' || true)
 export BENCH_WRK_DIR="$BENCH_DIR/wrk"
 
@@ -24,6 +27,8 @@ command -v python3 >/dev/null || die "python3 is needed to write the messages"
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 && -z "${BENCH_BIN:-}" ]]; then
     (cd "$REPO_ROOT" && cargo build --release -p closedloop --locked >&2)
 fi
+(cd "$REPO_ROOT" && cargo build --release -p closedloop-server --example webhook_load --locked >&2)
+LOAD="$REPO_ROOT/target/release/examples/webhook_load"
 [[ -x "$BIN" ]] || die "no binary at $BIN"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/closedloop-mail-bench.XXXXXX")
@@ -72,6 +77,8 @@ summary=$(tail -1 "$WORK/folder.out")
 folder_rate=$(echo "$MAILS / $folder_s" | bc -l)
 
 mkdir "$WORK/http" && cd "$WORK/http"
+SECRET=$("$BIN" webhook add --name bench --channel chat 2>/dev/null | tail -1)
+CLOSEDLOOP_RATE_LIMIT__PUBLIC_BURST=100000000 CLOSEDLOOP_RATE_LIMIT__WEBHOOK_BURST=100000000 \
 CLOSEDLOOP_ADMIN_PASSWORD=bench-admin-pw "$BIN" serve --listen 127.0.0.1:0 > serve.out 2> serve.err &
 SERVER=$!
 for _ in $(seq 200); do grep -q http:// serve.out 2>/dev/null && break; sleep 0.1; done
@@ -84,7 +91,11 @@ log "wrk POST /api/v1/tickets ($DURATION)"
 create=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_WRK_DIR/create_ticket.lua" "$URL/api/v1/tickets")
 log "wrk POST /api/v1/intake/email ($DURATION)"
 mail=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_WRK_DIR/ingest_email.lua" "$URL/api/v1/intake/email")
+log "webhook_load: $WEBHOOKS signed messages, 64 at a time"
+hook=$("$LOAD" "$URL" bench "$SECRET" "$WEBHOOKS" 64)
 create_rate=$(echo "$create" | rate); mail_rate=$(echo "$mail" | rate)
+hook_rate=$(echo "$hook" | grep -o '= [0-9]* requests/s' | grep -o '[0-9]*')
+hook_p99=$(echo "$hook" | grep -o 'p99 [0-9.]*' | cut -d' ' -f2)
 
 mkdir -p "$BENCH_DIR/results"
 {
@@ -92,6 +103,7 @@ mkdir -p "$BENCH_DIR/results"
     echo "|---|---:|---:|---:|"
     printf '| `POST /api/v1/tickets` (baseline, wrk -c64) | %.0f | %s | 1.00 |\n' "$create_rate" "$(echo "$create" | p99)"
     printf '| `POST /api/v1/intake/email` (wrk -c64) | %.0f | %s | %.2f |\n' "$mail_rate" "$(echo "$mail" | p99)" "$(echo "$mail_rate / $create_rate" | bc -l)"
+    printf '| `POST /api/v1/intake/webhook/{source}` (signed, 64 at a time, 5 per thread) | %.0f | %s | %.2f |\n' "$hook_rate" "$hook_p99" "$(echo "$hook_rate / $create_rate" | bc -l)"
     printf '| `ingest-email --dir`, %s messages (%s), one process | %.0f | - | %.2f |\n' "$MAILS" "$size" "$folder_rate" "$(echo "$folder_rate / $create_rate" | bc -l)"
     echo
     echo "Folder run: $summary, $(printf '%.1f' "$folder_s") s."
