@@ -7,23 +7,15 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use closedloop_domain::Role;
 use closedloop_store::{MailLogEntry, MailLogFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::require_admin;
 use crate::AppState;
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::mail_intake::{Ingested, IntakeError, quarantined_bytes};
-
-fn require_admin(actor: &Actor) -> ApiResult<()> {
-    if actor.0.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("this needs the admin role"))
-    }
-}
 
 /// What became of a posted message.
 #[derive(Serialize, ToSchema)]

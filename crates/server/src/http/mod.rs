@@ -142,6 +142,15 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
+/// Administrators only (API tokens, sessions; any other role gets 403).
+fn require_admin(actor: &crate::auth::Actor) -> crate::error::ApiResult<()> {
+    if actor.0.role == closedloop_domain::Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("this needs the admin role"))
+    }
+}
+
 /// Plausible email address: one `@`, something on both sides, no spaces, at most 254 bytes.
 pub fn valid_email(s: &str) -> bool {
     let s = s.trim();

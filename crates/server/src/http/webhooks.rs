@@ -5,13 +5,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
-use closedloop_domain::{Channel, Role};
+use closedloop_domain::Channel;
 use closedloop_store::{NewWebhookSource, Store, WebhookSource};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiJson;
+use super::require_admin;
 use crate::AppState;
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -31,14 +32,6 @@ pub struct CreatedSource {
     source: WebhookSource,
     /// The HMAC key for `X-Closedloop-Signature`. Shown only now.
     secret: String,
-}
-
-fn require_admin(actor: &Actor) -> ApiResult<()> {
-    if actor.0.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("this needs the admin role"))
-    }
 }
 
 /// A source name: it is part of the intake address and of its service account's email.

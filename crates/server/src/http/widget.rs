@@ -12,12 +12,13 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use closedloop_domain::{Category, Channel, Description, Role};
+use closedloop_domain::{Category, Channel, Description};
 use closedloop_store::{NewAttachment, NewTicket, WebSubmission, WidgetSite};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::json::parse;
+use super::require_admin;
 use super::valid_email;
 use crate::AppState;
 use crate::auth::Actor;
@@ -64,14 +65,6 @@ pub struct NewSite {
     name: String,
     /// `scheme://host[:port]` of the pages that embed the widget.
     origins: Vec<String>,
-}
-
-fn require_admin(actor: &Actor) -> ApiResult<()> {
-    if actor.0.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("this needs the admin role"))
-    }
 }
 
 /// `scheme://host[:port]` with nothing after it, http or https.
