@@ -16,18 +16,6 @@ use closedloop_store::SqlStore;
 use crate::progress::Progress;
 use crate::{CliError, CliResult};
 
-fn intake<'a>(store: &'a SqlStore, config: &'a Config, engine: &'a Engine) -> MailIntake<'a> {
-    MailIntake {
-        store,
-        engine,
-        policy: &config.mail,
-        data_dir: &config.data_dir,
-        attachments_dir: config.attachments_dir(),
-        max_file_bytes: config.max_attachment_bytes,
-        smtp: &config.smtp,
-    }
-}
-
 /// The engine the server would use: the newest retrained model, else the seed one.
 async fn engine(store: &SqlStore, config: &Config) -> CliResult<Engine> {
     let engine = Engine::configured(config).map_err(CliError)?;
@@ -46,7 +34,7 @@ pub async fn run(store: &SqlStore, config: &Config) -> CliResult<String> {
         .read_to_end(&mut raw)
         .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
     let engine = engine(store, config).await?;
-    let intake = intake(store, config, &engine);
+    let intake = MailIntake::configured(store, &engine, config);
     match intake
         .ingest(&raw, "pipe")
         .await
@@ -67,7 +55,7 @@ pub async fn folder(store: &SqlStore, config: &Config, dir: &Path) -> CliResult<
         .collect();
     files.sort();
     let engine = engine(store, config).await?;
-    let intake = intake(store, config, &engine);
+    let intake = MailIntake::configured(store, &engine, config);
     let mut progress = Progress::new("messages", files.len() as u64);
     let (mut created, mut threaded, mut ignored, mut quarantined) = (0u64, 0u64, 0u64, 0u64);
     let mut out = std::io::stdout().lock();

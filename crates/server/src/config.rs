@@ -119,6 +119,15 @@ impl Default for ImapConfig {
     }
 }
 
+/// `host:port` split, for the mail relay and the IMAP server; `None` when it is not one.
+pub fn host_port(s: &str) -> Option<(&str, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    if host.is_empty() {
+        return None;
+    }
+    Some((host, port.parse().ok()?))
+}
+
 /// Outgoing mail. Without a relay nothing is sent and no acknowledgement is queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -419,17 +428,12 @@ impl Config {
             return bad("smtp.from_address", "must be an email address");
         }
         if let Some(relay) = &self.smtp.relay
-            && relay
-                .rsplit_once(':')
-                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            && host_port(relay).is_none()
         {
             return bad("smtp.relay", "use host:port, e.g. 127.0.0.1:25");
         }
         if let Some(server) = &self.imap.server {
-            if server
-                .rsplit_once(':')
-                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-            {
+            if host_port(server).is_none() {
                 return bad("imap.server", "use host:port, e.g. imap.example.com:993");
             }
             if self.imap.user.is_empty() || self.imap.password.is_none() {

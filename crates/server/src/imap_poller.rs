@@ -71,7 +71,7 @@ pub async fn poll(state: &AppState) -> Result<usize, PollError> {
     if !cfg.tls {
         return session(state, cfg, tcp).await;
     }
-    let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
+    let host = crate::config::host_port(server).map_or(server, |(h, _)| h);
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let roots = tokio_rustls::rustls::RootCertStore {

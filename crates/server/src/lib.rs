@@ -42,15 +42,7 @@ pub struct AppState {
 impl AppState {
     /// Mail intake as this server is configured.
     pub fn mail_intake(&self) -> mail_intake::MailIntake<'_> {
-        mail_intake::MailIntake {
-            store: self.store.as_ref(),
-            engine: &self.triage,
-            policy: &self.config.mail,
-            data_dir: &self.config.data_dir,
-            attachments_dir: self.config.attachments_dir(),
-            max_file_bytes: self.config.max_attachment_bytes,
-            smtp: &self.config.smtp,
-        }
+        mail_intake::MailIntake::configured(self.store.as_ref(), &self.triage, &self.config)
     }
 }
 

@@ -12,6 +12,7 @@ use closedloop_store::{
 use sha2::{Digest, Sha256};
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::Config;
 use crate::attachments;
 use crate::triage::Engine;
 
@@ -82,7 +83,20 @@ pub struct MailIntake<'a> {
     pub smtp: &'a crate::config::SmtpConfig,
 }
 
-impl MailIntake<'_> {
+impl<'a> MailIntake<'a> {
+    /// Intake as `config` sets it up, writing to `store` and triaging with `engine`.
+    pub fn configured(store: &'a dyn Store, engine: &'a Engine, config: &'a Config) -> Self {
+        MailIntake {
+            store,
+            engine,
+            policy: &config.mail,
+            data_dir: &config.data_dir,
+            attachments_dir: config.attachments_dir(),
+            max_file_bytes: config.max_attachment_bytes,
+            smtp: &config.smtp,
+        }
+    }
+
     /// Handles one message. `path` names the way in (`pipe`, `http`, `retry`) in the log.
     pub async fn ingest(&self, raw: &[u8], path: &'static str) -> Result<Ingested, IntakeError> {
         let digest = format!("{:x}", Sha256::digest(raw));

@@ -10,6 +10,7 @@ use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::AppState;
+use crate::config::host_port;
 
 /// Claimed together under one lease; the lease covers the worst case of sending them all
 /// (each SMTP step may wait 30 s) so no other instance takes one over while it is sending.
@@ -17,17 +18,12 @@ const BATCH: u32 = 5;
 const MAX_ATTEMPTS: i64 = 8;
 
 pub async fn run(state: AppState) {
-    let Some(relay) = state.config.smtp.relay.clone() else {
-        return;
-    };
-    let Some((host, port)) = relay
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-    else {
+    // Checked when the configuration was loaded.
+    let Some((host, port)) = state.config.smtp.relay.as_deref().and_then(host_port) else {
         return;
     };
     // Plain SMTP to a relay the operator runs; it does TLS onwards.
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.to_owned())
         .port(port)
         .timeout(Some(Duration::from_secs(30)))
         .build();
