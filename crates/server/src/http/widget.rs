@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use closedloop_domain::{Category, Channel, Description};
-use closedloop_store::{NewAttachment, NewTicket, WebSubmission, WidgetSite};
+use closedloop_store::{NewAttachment, NewTicket, WidgetSite};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::rate_limit::{Public, RateLimited, Throttled};
-use crate::web::{random_token, token_hash};
+use crate::web::{anonymous_origin, random_token, register};
 
 /// What the widget posts.
 #[derive(Deserialize, ToSchema)]
@@ -270,32 +270,10 @@ async fn accept(
     })?;
     let input: WidgetPost = parse(&raw).map_err(IntoResponse::into_response)?;
     let new = ticket(state, site, input, peer, headers).await;
-    let (mut new, email, files) = new.map_err(IntoResponse::into_response)?;
-    let engine = state.triage.current();
-    crate::triage::apply(&engine, &mut new);
-    let probe = match state
-        .duplicates
-        .check(&engine, state.store.as_ref(), &mut new)
-        .await
-    {
-        Ok(p) => p,
-        Err(error) => {
-            tracing::warn!(error = ?error, "duplicate detection failed");
-            None
-        }
-    };
-    let token = random_token();
-    let ticket = state
-        .store
-        .create_web_ticket(WebSubmission {
-            ticket: new,
-            contact_email: email,
-            link_hash: token_hash(&token),
-            attachments: files,
-        })
+    let (new, email, files) = new.map_err(IntoResponse::into_response)?;
+    let (ticket, token) = register(state, new, email, files)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
-    state.duplicates.registered(probe, &ticket);
     tracing::info!(ticket = %ticket.number, site = %site.name, "widget ticket");
     Ok(WidgetAccepted {
         ticket: ticket.number.as_str().to_owned(),
@@ -388,16 +366,12 @@ async fn ticket(
             ),
         });
     }
-    let anonymous = email.is_none();
+    let (requester_ip, requester_user_agent) = anonymous_origin(email.is_none(), peer, headers);
     let new = NewTicket {
         category,
         evidence,
-        requester_ip: anonymous.then(|| peer.ip().to_string()),
-        requester_user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .filter(|_| anonymous)
-            .map(|ua| ua.chars().take(512).collect()),
+        requester_ip,
+        requester_user_agent,
         ..NewTicket::new(Channel::Widget, None, description)
     };
     Ok((new, email, files))

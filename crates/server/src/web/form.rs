@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{ConnectInfo, Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use closedloop_domain::{Category, Channel, Description, TextField};
-use closedloop_store::{NewAttachment, NewTicket, WebSubmission};
+use closedloop_store::{NewAttachment, NewTicket};
 
-use super::{csrf_ok, csrf_token, forbidden, notice, page, random_token, server_error, token_hash};
+use super::{
+    anonymous_origin, csrf_ok, csrf_token, forbidden, notice, page, register, server_error,
+};
 use crate::AppState;
 use crate::attachments::{self, MAX_FILES};
 use crate::http::valid_email;
@@ -356,46 +358,22 @@ pub async fn submit(
         });
     }
     let anonymous = email.is_none();
-    let mut new = NewTicket {
+    let (requester_ip, requester_user_agent) = anonymous_origin(anonymous, peer, &headers);
+    let new = NewTicket {
         order_number,
         expected_resolution: expected,
         category,
-        requester_ip: anonymous.then(|| peer.ip().to_string()),
-        requester_user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .filter(|_| anonymous)
-            .map(|ua| ua.chars().take(512).collect()),
+        requester_ip,
+        requester_user_agent,
         ..NewTicket::new(Channel::Web, None, description)
     };
-    let engine = state.triage.current();
-    crate::triage::apply(&engine, &mut new);
-    let probe = match state
-        .duplicates
-        .check(&engine, state.store.as_ref(), &mut new)
-        .await
-    {
-        Ok(probe) => probe,
-        Err(error) => {
-            tracing::warn!(error = ?error, "duplicate detection failed");
-            None
-        }
-    };
-    let token = random_token();
-    let submission = WebSubmission {
-        ticket: new,
-        contact_email: email,
-        link_hash: token_hash(&token),
-        attachments: stored,
-    };
-    let ticket = match state.store.create_web_ticket(submission).await {
+    let (ticket, token) = match register(&state, new, email, stored).await {
         Ok(t) => t,
         Err(error) => {
             tracing::error!(error = ?error, "cannot register a web-form ticket");
             return server_error();
         }
     };
-    state.duplicates.registered(probe, &ticket);
     tracing::info!(ticket = %ticket.number, anonymous, "web form ticket");
     page(
         StatusCode::OK,

@@ -38,6 +38,59 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(limit))
 }
 
+/// What the request tells about an anonymous submitter (address, user agent), to record with
+/// the ticket; nothing for one who gave an e-mail address.
+pub(crate) fn anonymous_origin(
+    anonymous: bool,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> (Option<String>, Option<String>) {
+    if !anonymous {
+        return (None, None);
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect());
+    (Some(peer.ip().to_string()), agent)
+}
+
+/// Registers a public submission (the form, the widget): triaged, checked against open
+/// tickets for duplicates, stored with its files and a private follow link. Returns the ticket
+/// and the link's token, which is shown once and never stored.
+pub(crate) async fn register(
+    state: &AppState,
+    mut ticket: closedloop_store::NewTicket,
+    contact_email: Option<String>,
+    attachments: Vec<closedloop_store::NewAttachment>,
+) -> closedloop_store::Result<(closedloop_store::Ticket, String)> {
+    let engine = state.triage.current();
+    crate::triage::apply(&engine, &mut ticket);
+    let probe = match state
+        .duplicates
+        .check(&engine, state.store.as_ref(), &mut ticket)
+        .await
+    {
+        Ok(probe) => probe,
+        Err(error) => {
+            tracing::warn!(error = ?error, "duplicate detection failed");
+            None
+        }
+    };
+    let token = random_token();
+    let stored = state
+        .store
+        .create_web_ticket(closedloop_store::WebSubmission {
+            ticket,
+            contact_email,
+            link_hash: token_hash(&token),
+            attachments,
+        })
+        .await?;
+    state.duplicates.registered(probe, &stored);
+    Ok((stored, token))
+}
+
 /// A random 32-byte value, base64url without padding (43 characters).
 pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
