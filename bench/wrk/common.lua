@@ -16,3 +16,10 @@ function done(summary, latency, requests)
     latency:percentile(99) / 1000, latency.max / 1000,
     e.connect, e.read, e.write, e.timeout, e.status))
 end
+
+-- Give each wrk thread its own id so bodies differ across threads too.
+local thread_count = 0
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("thread_id", thread_count)
+end

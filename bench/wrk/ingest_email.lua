@@ -20,12 +20,6 @@ local headers = {
   ["Authorization"] = "Bearer " .. token,
 }
 
-local thread_count = 0
-function setup(thread)
-  thread_count = thread_count + 1
-  thread:set("thread_id", thread_count)
-end
-
 local counter = 0
 function request()
   counter = counter + 1
