@@ -1,13 +1,16 @@
-//! The Closedloop domain: tickets, their life cycle, who may do what, and routing.
+//! The Closedloop domain: tickets, their life cycle, who may do what, routing, SLA clocks,
+//! solutions and their approval, and what the user is told when.
 //!
 //! Pure: no I/O, no async, no clock. Time arrives as arguments so rules are testable.
 
 pub mod error;
 pub mod lifecycle;
+pub mod notice;
 pub mod number;
 pub mod role;
 pub mod routing;
 pub mod sla;
+pub mod solution;
 pub mod ticket;
 pub mod title;
 

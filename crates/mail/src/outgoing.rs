@@ -43,6 +43,11 @@ pub struct Acknowledgement<'a> {
     pub subject: &'a str,
     /// Plain UTF-8 text.
     pub body: &'a str,
+    /// The same as HTML (its values escaped by the caller); sent as an alternative.
+    pub html: Option<&'a str>,
+    /// An answer to the user's own message (`Auto-Submitted: auto-replied`); otherwise a
+    /// notice of something that happened (`auto-generated`).
+    pub replied: bool,
     /// Our Message-ID, with angle brackets (see [`message_id`]).
     pub message_id: &'a str,
     /// The customer's Message-ID (without brackets), to thread the answer.
@@ -91,19 +96,50 @@ pub fn build_acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, Build
         header(&mut out, "References", &value);
     }
     for (name, value) in auto_reply_headers() {
+        let value = if name == "Auto-Submitted" && !ack.replied {
+            "auto-generated"
+        } else {
+            value
+        };
         header(&mut out, name, value);
     }
     header(&mut out, "MIME-Version", "1.0");
-    header(&mut out, "Content-Type", "text/plain; charset=utf-8");
-    header(&mut out, "Content-Transfer-Encoding", "base64");
+    match ack.html {
+        None => part(&mut out, "text/plain", ack.body),
+        Some(html) => {
+            // Both parts are base64, which has no '_' or '-': the boundary cannot occur in them.
+            let boundary = "=_closedloop-alternative";
+            header(
+                &mut out,
+                "Content-Type",
+                &format!("multipart/alternative; boundary=\"{boundary}\""),
+            );
+            out.push_str("\r\n");
+            for (kind, text) in [("text/plain", ack.body), ("text/html", html)] {
+                let _ = write!(out, "--{boundary}\r\n");
+                part(&mut out, kind, text);
+            }
+            let _ = write!(out, "--{boundary}--\r\n");
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+/// A base64 UTF-8 text part: its headers, a blank line, the body.
+fn part(out: &mut String, content_type: &str, text: &str) {
+    header(
+        out,
+        "Content-Type",
+        &format!("{content_type}; charset=utf-8"),
+    );
+    header(out, "Content-Transfer-Encoding", "base64");
     out.push_str("\r\n");
-    let body = ack.body.replace("\r\n", "\n").replace('\n', "\r\n");
-    let encoded = STANDARD.encode(body.as_bytes());
+    let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let encoded = STANDARD.encode(text.as_bytes());
     for chunk in encoded.as_bytes().chunks(76) {
         out.push_str(&String::from_utf8_lossy(chunk));
         out.push_str("\r\n");
     }
-    Ok(out.into_bytes())
 }
 
 fn header(out: &mut String, name: &str, value: &str) {
@@ -213,6 +249,8 @@ mod tests {
             ticket_number: "FB-20261122-000042",
             subject: "x",
             body: "y",
+            html: None,
+            replied: true,
             message_id: "<a@b>",
             in_reply_to: None,
             references: &[],

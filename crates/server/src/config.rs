@@ -84,8 +84,11 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     /// Inbound mail: what counts as automatic, the largest message read.
     pub mail: closedloop_mail::AutoPolicy,
-    /// Outgoing mail: the relay and the acknowledgements.
+    /// Outgoing mail: the server and the acknowledgements.
     pub smtp: SmtpConfig,
+    /// Approvals, results, appeals, surveys and the links in users' messages.
+    #[serde(rename = "loop")]
+    pub closing: LoopConfig,
     /// A mailbox whose messages become tickets, fetched over IMAP.
     pub imap: ImapConfig,
 }
@@ -128,13 +131,15 @@ pub fn host_port(s: &str) -> Option<(&str, u16)> {
     Some((host, port.parse().ok()?))
 }
 
-/// Outgoing mail. Without a relay nothing is sent and no acknowledgement is queued.
+/// Outgoing mail. Without a URL nothing is sent and no mail is queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
-    /// `host:port` of the relay that delivers our mail (a local MTA, say); plain SMTP.
-    pub relay: Option<String>,
-    /// The address acknowledgements come from (and that customers answer).
+    /// `smtp://host:port` (plain, to a relay you run), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host` (TLS from the first byte, port 465); the
+    /// environment variable `CLOSEDLOOP_SMTP_URL` sets it. A bare `host:port` means plain SMTP.
+    pub url: Option<Secret>,
+    /// The address our mail comes from (and that customers answer); `CLOSEDLOOP_SMTP_FROM`.
     pub from_address: String,
     pub from_name: String,
     /// Acknowledge each ticket a mail opens (never automatic mail, never replies).
@@ -142,19 +147,69 @@ pub struct SmtpConfig {
     /// At most this many acknowledgements to one address in any hour, so two automatic
     /// systems answering each other stop after this many.
     pub acknowledgements_per_address_per_hour: u32,
-    /// How often each instance looks for queued mail.
+    /// How often each instance looks for queued notices.
     pub poll_ms: u64,
+}
+
+impl SmtpConfig {
+    /// The URL lettre reads: a bare `host:port` is plain SMTP to that relay.
+    pub fn transport_url(&self) -> Option<String> {
+        let url = self.url.as_ref()?.expose();
+        Some(if url.contains("://") {
+            url.to_owned()
+        } else {
+            format!("smtp://{url}")
+        })
+    }
 }
 
 impl Default for SmtpConfig {
     fn default() -> Self {
         Self {
-            relay: None,
+            url: None,
             from_address: "support@closedloop.local".into(),
             from_name: "Closedloop".into(),
             acknowledge: true,
             acknowledgements_per_address_per_hour: 5,
             poll_ms: 1_000,
+        }
+    }
+}
+
+/// Closing the loop with the user (MISSION §4-5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoopConfig {
+    /// Which solutions need a supervisor's approval before the user is told.
+    pub approval: closedloop_domain::solution::ApprovalPolicy,
+    /// Days after the result in which the user may appeal (the result link works as long).
+    pub appeal_days: i64,
+    /// A result nobody confirmed or rejected closes after this many hours.
+    pub auto_close_hours: i64,
+    /// A survey answer with fewer stars reopens handling; 0: never.
+    pub reopen_below_stars: u8,
+    /// Where users reach the service (links in messages): `http://host:port`; unset: the
+    /// listen address.
+    pub public_url: Option<String>,
+    /// What messages give as the contact; unset: the mail sender's address.
+    pub contact: Option<String>,
+    /// An HTTP endpoint that sends SMS (and chat replies): it gets `POST {"to","text","ticket"}`
+    /// as JSON with `Authorization: Bearer <sms_token>`. Unset: no SMS.
+    pub sms_url: Option<String>,
+    pub sms_token: Option<Secret>,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            approval: Default::default(),
+            appeal_days: closedloop_domain::lifecycle::DEFAULT_APPEAL_WINDOW_DAYS,
+            auto_close_hours: 72,
+            reopen_below_stars: 3,
+            public_url: None,
+            contact: None,
+            sms_url: None,
+            sms_token: None,
         }
     }
 }
@@ -229,6 +284,7 @@ impl Default for Config {
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
             smtp: SmtpConfig::default(),
+            closing: LoopConfig::default(),
             imap: ImapConfig::default(),
         }
     }
@@ -269,12 +325,19 @@ const ENV_KEYS: &[&str] = &[
     "mail.list_mail_is_auto",
     "mail.subject_fallback",
     "mail.max_bytes",
-    "smtp.relay",
+    "smtp.url",
     "smtp.from_address",
     "smtp.from_name",
     "smtp.acknowledge",
     "smtp.acknowledgements_per_address_per_hour",
     "smtp.poll_ms",
+    "loop.appeal_days",
+    "loop.auto_close_hours",
+    "loop.reopen_below_stars",
+    "loop.public_url",
+    "loop.contact",
+    "loop.sms_url",
+    "loop.sms_token",
     "imap.server",
     "imap.tls",
     "imap.user",
@@ -325,11 +388,44 @@ impl Config {
                     .iter()
                     .any(|known| k.as_str().eq_ignore_ascii_case(known))
             }))
+            // The names scripts outside the project rely on (issue 6's contract).
+            .merge(
+                Env::raw()
+                    .only(&["CLOSEDLOOP_SMTP_URL", "CLOSEDLOOP_SMTP_FROM"])
+                    .map(|k| {
+                        if k.as_str().eq_ignore_ascii_case("CLOSEDLOOP_SMTP_URL") {
+                            "smtp.url".into()
+                        } else {
+                            "smtp.from_address".into()
+                        }
+                    }),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The rules of the loop the store applies.
+    pub fn loop_policy(&self) -> closedloop_store::LoopPolicy {
+        let l = &self.closing;
+        closedloop_store::LoopPolicy {
+            approval: l.approval.clone(),
+            appeal_window: chrono::Duration::days(l.appeal_days),
+            reopen_below_stars: (l.reopen_below_stars > 0).then_some(l.reopen_below_stars),
+            notify: true,
+            email: self.smtp.url.is_some(),
+            sms: l.sms_url.is_some(),
+        }
+    }
+
+    /// Where users reach the service, for links in their messages.
+    pub fn public_url(&self) -> String {
+        match &self.closing.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
     }
 
     /// The SLA settings: defaults, overlaid by `sla_config` if set, validated.
@@ -427,10 +523,33 @@ impl Config {
         if !crate::http::valid_email(&self.smtp.from_address) {
             return bad("smtp.from_address", "must be an email address");
         }
-        if let Some(relay) = &self.smtp.relay
-            && host_port(relay).is_none()
+        if let Some(url) = self.smtp.transport_url()
+            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err()
         {
-            return bad("smtp.relay", "use host:port, e.g. 127.0.0.1:25");
+            return bad(
+                "smtp.url",
+                "use smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host",
+            );
+        }
+        let l = &self.closing;
+        if !(1..=365).contains(&l.appeal_days) {
+            return bad("loop.appeal_days", "must be between 1 and 365");
+        }
+        if !(1..=24 * 365).contains(&l.auto_close_hours) {
+            return bad("loop.auto_close_hours", "must be between 1 and 8760");
+        }
+        if l.reopen_below_stars > 5 {
+            return bad("loop.reopen_below_stars", "must be between 0 and 5");
+        }
+        if let Some(u) = &l.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return bad("loop.public_url", "must start with http:// or https://");
+        }
+        if let Some(u) = &l.sms_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return bad("loop.sms_url", "must start with http:// or https://");
         }
         if let Some(server) = &self.imap.server {
             if host_port(server).is_none() {

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use closedloop_domain::solution::ApprovalError;
 use closedloop_domain::{DomainError, TransitionError};
 use closedloop_store::StoreError;
 use serde::Serialize;
@@ -132,6 +133,18 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(d) => d.into(),
             StoreError::Transition(t) => t.into(),
             StoreError::Forbidden(what) => ApiError::forbidden(format!("your role may not {what}")),
+            StoreError::Approval(a) => {
+                let status = match a {
+                    ApprovalError::OwnProposal | ApprovalError::NotSupervisor => {
+                        StatusCode::FORBIDDEN
+                    }
+                    _ => StatusCode::CONFLICT,
+                };
+                ApiError::new(status, a.code(), a.to_string()).field("solution")
+            }
+            StoreError::Conflict(d) => {
+                ApiError::new(StatusCode::CONFLICT, d.code, d.message).field(d.field)
+            }
             StoreError::IdempotencyMismatch => {
                 ApiError::invalid("Idempotency-Key", "idempotency_key_reused", e.to_string())
             }

@@ -12,7 +12,7 @@ pub mod error;
 pub mod http;
 pub mod imap_poller;
 pub mod mail_intake;
-mod mail_sender;
+pub mod notify;
 pub mod rate_limit;
 pub mod signature;
 pub mod triage;
@@ -37,6 +37,7 @@ pub struct AppState {
     pub limits: Arc<rate_limit::Limits>,
     pub triage: Arc<triage::Engine>,
     pub duplicates: Arc<duplicates::Duplicates>,
+    pub links: Arc<notify::links::Links>,
 }
 
 impl AppState {
@@ -85,6 +86,7 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SqlSto
     let options = ConnectOptions {
         max_connections: config.max_connections,
         sla: Arc::new(config.sla().map_err(|e| StartError::Api(e.to_string()))?),
+        closing: Arc::new(config.loop_policy()),
         ..ConnectOptions::default()
     };
     let store = SqlStore::connect(&config.database_url(), &options, clock).await?;
@@ -105,7 +107,9 @@ impl App {
         let store = Arc::new(open_store(&config, clock.clone()).await?);
         let bootstrap = ensure_admin(store.as_ref(), &config).await?;
         let triage = Arc::new(triage::Engine::configured(&config).map_err(StartError::Api)?);
+        let links = Arc::new(notify::links::Links::load(store.as_ref()).await?);
         let state = AppState {
+            links,
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
             duplicates: Arc::new(duplicates::Duplicates::new(&config)),
@@ -140,7 +144,8 @@ impl App {
         let reload = tokio::spawn(reload_triage(self.state.clone()));
         let index = tokio::spawn(index_open_tickets(self.state.clone()));
         let sla = tokio::spawn(sla_scheduler(self.state.clone()));
-        let mail = tokio::spawn(mail_sender::run(self.state.clone()));
+        let mail = tokio::spawn(notify::worker::run(self.state.clone()));
+        let auto_close = tokio::spawn(notify::worker::auto_close(self.state.clone()));
         let imap = tokio::spawn(imap_poller::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
@@ -149,6 +154,7 @@ impl App {
         index.abort();
         sla.abort();
         mail.abort();
+        auto_close.abort();
         imap.abort();
         self.store.close().await;
         result

@@ -176,6 +176,8 @@ impl<'a> MailIntake<'a> {
         };
         let mut ticket = NewTicket {
             evidence,
+            // Mail is acknowledged below, with its loop protection.
+            acknowledge: false,
             ..NewTicket::new(Channel::Email, title, description)
         };
         crate::triage::apply(&self.engine.current(), &mut ticket);
@@ -206,7 +208,7 @@ impl<'a> MailIntake<'a> {
             reply: cut(&reply, Description::MAX_GRAPHEMES),
             // Never to automatic mail, nor to a sender who asked for no automatic answers.
             acknowledge: (self.smtp.acknowledge
-                && self.smtp.relay.is_some()
+                && self.smtp.url.is_some()
                 && m.auto.is_none()
                 && !m.suppress_auto_reply)
                 .then_some(AckRequest {

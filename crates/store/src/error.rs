@@ -1,3 +1,4 @@
+use closedloop_domain::solution::ApprovalError;
 use closedloop_domain::{DomainError, TransitionError};
 use thiserror::Error;
 
@@ -16,6 +17,11 @@ pub enum StoreError {
     Invalid(#[from] DomainError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    /// The request is valid but the state of things refuses it (answered already, say).
+    #[error("{}", .0.message)]
+    Conflict(DomainError),
     #[error("the actor may not {0}")]
     Forbidden(&'static str),
     #[error("this Idempotency-Key was used with a different request")]

@@ -6,6 +6,7 @@
 //! behaviour by construction, and the one behavioural suite proves it on both.
 
 mod clock;
+pub mod closing;
 mod error;
 pub mod mail;
 pub mod model;
@@ -15,6 +16,7 @@ pub mod webhook;
 pub mod widget;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use closing::*;
 pub use error::{Result, StoreError};
 pub use mail::*;
 pub use model::*;
@@ -185,19 +187,98 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_log(&self, filter: MailLogFilter) -> Result<Vec<MailLogEntry>>;
     /// Every message counted by direction, path, outcome and rule.
     async fn mail_counts(&self) -> Result<Vec<MailCount>>;
-    /// Claims up to `limit` queued messages that are due, each for `lease` (another instance
-    /// takes it over if this one has not reported by then).
-    async fn claim_outbox(&self, limit: u32, lease: chrono::Duration) -> Result<Vec<OutboxItem>>;
-    /// The relay accepted it: marked sent and logged as outbound mail (replies to its
+
+    // --- closing the loop ---
+    /// Claims up to `limit` due notices, each for `lease` (another instance takes it over if
+    /// this one has not reported by then). E-mail ones without a Message-ID get one from
+    /// `message_id`, fixed before the first attempt.
+    async fn claim_notices(
+        &self,
+        limit: u32,
+        lease: chrono::Duration,
+        message_id: crate::MessageIds,
+    ) -> Result<Vec<NoticeItem>>;
+    /// Delivered, with what was sent; e-mail is logged as outbound mail (replies to its
     /// Message-ID then thread onto its ticket).
-    async fn outbox_sent(&self, id: i64) -> Result<()>;
-    /// Sending failed: try again at `retry_at`, or never when `None`.
-    async fn outbox_failed(
+    async fn notice_sent(&self, id: i64, subject: &str, body: &str) -> Result<()>;
+    /// Delivery failed: try again at `retry_at`, or never when `None`.
+    async fn notice_failed(
         &self,
         id: i64,
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<()>;
+    /// A customer's portal messages, newest first.
+    async fn customer_messages(&self, user_id: i64, limit: u32) -> Result<Vec<CustomerMessage>>;
+    async fn mark_message_read(&self, user_id: i64, id: i64) -> Result<()>;
+    /// Every notice of a ticket and how its delivery went (staff).
+    async fn ticket_notices(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<NoticeRecord>>;
+    /// Administrators' versions of the built-in templates.
+    async fn templates(&self) -> Result<Vec<TemplateOverride>>;
+    async fn save_template(&self, actor_id: i64, template: &TemplateOverride) -> Result<()>;
+    /// Back to the built-in template.
+    async fn delete_template(
+        &self,
+        event: closedloop_domain::notice::Event,
+        lang: closedloop_domain::notice::Lang,
+        channel: closedloop_domain::notice::NoticeChannel,
+    ) -> Result<()>;
+    /// An installation-wide value, set to `initial` by whichever instance asks first.
+    async fn setting(&self, key: &str, initial: &str) -> Result<String>;
+    /// Records a solution and moves the ticket to `solution_proposed`; whether it needs
+    /// approval follows the loop policy.
+    async fn propose_solution(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        solution: NewSolution,
+    ) -> Result<(Ticket, Solution)>;
+    async fn solutions(&self, actor: &Principal, number: &TicketNumber) -> Result<Vec<Solution>>;
+    /// A supervisor (never the proposer) approves — the ticket is resolved and the user told —
+    /// or rejects with a note — the ticket goes back to work.
+    async fn decide_solution(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        solution_id: i64,
+        approve: bool,
+        note: Option<String>,
+    ) -> Result<(Ticket, Solution)>;
+    /// Solutions waiting for approval within the actor's scope, oldest first.
+    async fn pending_approvals(&self, actor: &Principal) -> Result<Vec<Solution>>;
+    /// Hands an appeal's review to an administrator not involved before.
+    async fn escalate_appeal(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        reason: &str,
+    ) -> Result<Ticket>;
+    async fn appeals(&self, actor: &Principal, number: &TicketNumber) -> Result<Vec<Appeal>>;
+    /// A ticket as the holder of its signed link sees it.
+    async fn link_view(&self, ticket_id: i64) -> Result<LinkView>;
+    /// Acts for the ticket's requester on the authority of a signed link.
+    async fn link_action(&self, ticket_id: i64, action: LinkAction) -> Result<Ticket>;
+    /// The requester's satisfaction answer, once; a low one reopens handling (policy).
+    async fn answer_survey(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+        stars: u8,
+        comment: Option<String>,
+    ) -> Result<Ticket>;
+    async fn survey(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Option<SurveyAnswer>>;
+    /// Closes up to `limit` tickets resolved before `before` and never answered.
+    async fn auto_close(&self, before: DateTime<Utc>, limit: u32) -> Result<usize>;
+    async fn preferences(&self, user_id: i64) -> Result<Preferences>;
+    async fn set_preferences(&self, user_id: i64, preferences: &Preferences) -> Result<()>;
 
     // --- feedback widget ---
     /// Adds a site; `site_key` is made by the caller (random, public).

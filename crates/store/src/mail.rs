@@ -90,16 +90,3 @@ pub struct AckRequest {
     /// answering each other can never exchange more.
     pub per_hour: u32,
 }
-
-/// A queued message claimed for sending.
-#[derive(Debug, Clone)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub ticket_number: TicketNumber,
-    pub ticket_title: String,
-    pub address: String,
-    pub message_id: String,
-    pub in_reply_to: Option<String>,
-    /// Attempts so far, this one included.
-    pub attempts: i64,
-}

@@ -145,6 +145,9 @@ pub struct NewTicket {
     /// An open ticket this one repeats (found by duplicate detection): it is registered as its
     /// duplicate rather than as a ticket of its own to handle.
     pub duplicate_of: Option<TicketNumber>,
+    /// Tell a customer requester it was received (paths with their own answer, such as mail
+    /// with its loop protection, turn it off).
+    pub acknowledge: bool,
 }
 
 impl NewTicket {
@@ -170,6 +173,7 @@ impl NewTicket {
             suggested_category: None,
             triage: None,
             duplicate_of: None,
+            acknowledge: true,
         }
     }
 }
@@ -225,6 +229,9 @@ pub struct TransitionRequest {
     pub reason: Option<String>,
     /// For `mark_duplicate`: the master ticket.
     pub duplicate_of: Option<TicketNumber>,
+    /// For `request_info`: what the user is asked for (time, steps, screenshots, expected
+    /// result), one item each.
+    pub checklist: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -241,6 +248,14 @@ pub enum EntryKind {
     Triaged,
     /// An SLA warning, breach or escalation step (`field` = clock, `new_value` = stage); staff only.
     Sla,
+    /// A solution proposed (`body` = its summary, `new_value` = its approval state); staff only.
+    Solution,
+    /// A supervisor's decision on a solution (`new_value` = approved/rejected); staff only.
+    Approval,
+    /// An appeal opened or decided (`new_value` = opened/upheld/revised/escalated).
+    Appeal,
+    /// The user's satisfaction answer (`new_value` = stars); staff only.
+    Survey,
 }
 
 impl EntryKind {
@@ -255,6 +270,10 @@ impl EntryKind {
             EntryKind::Routed => "routed",
             EntryKind::Triaged => "triaged",
             EntryKind::Sla => "sla",
+            EntryKind::Solution => "solution",
+            EntryKind::Approval => "approval",
+            EntryKind::Appeal => "appeal",
+            EntryKind::Survey => "survey",
         }
     }
 
@@ -269,6 +288,10 @@ impl EntryKind {
             EntryKind::Routed,
             EntryKind::Triaged,
             EntryKind::Sla,
+            EntryKind::Solution,
+            EntryKind::Approval,
+            EntryKind::Appeal,
+            EntryKind::Survey,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -274,6 +274,15 @@ pub const RULES: &[Rule] = &[
         cancels: never,
         pausable: true,
     },
+    // A proposed solution waits for its approval (or, when it needs none, for the agent to
+    // tell the user); an approval resolves the ticket.
+    Rule {
+        kind: ClockKind::Approval,
+        starts: |m| m.entered(Status::SolutionProposed),
+        stops: |m| m.left(Status::SolutionProposed),
+        cancels: never,
+        pausable: false,
+    },
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -26,6 +26,7 @@ text_enum!(
         Resolution => "resolution",
         ProgressUpdate => "progress_update",
         AppealResponse => "appeal_response",
+        Approval => "approval",
     }
 );
 
@@ -337,6 +338,7 @@ fn default_targets(p: Priority) -> ClockTargets {
         (Investigation, hours(48)),
         (Resolution, resolution),
         (AppealResponse, hours(2)),
+        (Approval, hours(8)),
     ]);
     if let Some(first) = first_response {
         t.insert(FirstResponse, first);

@@ -33,6 +33,8 @@ fn acknowledgement_is_marked_threaded_and_reads_back() {
         ticket_number: "FB-20261122-000042",
         subject: "已收到您的反馈 / We received your feedback",
         body,
+        html: None,
+        replied: true,
         message_id: "<FB-20261122-000042.1@help.example.com>",
         in_reply_to: Some("CAF=abc123@mail.example.cn"),
         references: &references,

@@ -2,6 +2,7 @@
 //! utoipa-axum, so the OpenAPI document is built from the same table that routes requests.
 
 mod attachments;
+pub mod closing;
 mod directory;
 mod health;
 mod intake;
@@ -42,6 +43,7 @@ use crate::rate_limit::{Public, Throttled};
         (name = "directory", description = "Users, departments and the routing matrix"),
         (name = "auth", description = "Sessions and API tokens"),
         (name = "intake", description = "Channels that bring feedback in: signed webhooks"),
+        (name = "loop", description = "Closing the loop: solutions, approvals, appeals, surveys, notices and templates"),
         (name = "system", description = "Health")
     )
 )]
@@ -99,6 +101,19 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::metrics))
         .routes(routes!(widget::create_site, widget::list_sites))
         .routes(routes!(widget::post, widget::preflight))
+        .routes(routes!(closing::propose, closing::solutions))
+        .routes(routes!(closing::decide))
+        .routes(routes!(closing::approvals))
+        .routes(routes!(closing::appeals))
+        .routes(routes!(closing::escalate))
+        .routes(routes!(closing::answer_survey, closing::survey))
+        .routes(routes!(closing::notices))
+        .routes(routes!(closing::messages))
+        .routes(routes!(closing::read_message))
+        .routes(routes!(closing::preferences, closing::set_preferences))
+        .routes(routes!(closing::list_templates))
+        .routes(routes!(closing::save_template, closing::reset_template))
+        .routes(routes!(closing::link))
         .split_for_parts()
 }
 

@@ -136,6 +136,7 @@ impl CreateTicket {
             suggested_category: None,
             triage: None,
             duplicate_of: None,
+            acknowledge: true,
         })
     }
 }

@@ -22,6 +22,10 @@ pub struct Transition {
     reason: Option<String>,
     /// For `mark_duplicate`: the master ticket's number.
     duplicate_of: Option<String>,
+    /// For `request_info`: what the user should send, one item each (time, steps,
+    /// screenshots, expected result). The ticket waits on the user until they answer.
+    #[serde(default)]
+    checklist: Vec<String>,
 }
 
 /// Moves a ticket: `accept`, `start`, `request_info`, `resume`, `propose_solution`, `rework`,
@@ -55,10 +59,30 @@ pub async fn transition(
                 })
             })
             .transpose()?,
+        checklist: checklist(body.checklist)?,
     };
     let ticket = state.store.transition(&actor.0, &number, request).await?;
     state.duplicates.forget(ticket.id);
     Ok(Json(ticket))
+}
+
+fn checklist(items: Vec<String>) -> ApiResult<Vec<String>> {
+    if items.len() > 20 {
+        return Err(crate::error::ApiError::invalid(
+            "checklist",
+            "too_many",
+            "at most 20 items",
+        ));
+    }
+    items
+        .iter()
+        .filter(|i| !i.trim().is_empty())
+        .map(|i| {
+            TextField::parse_optional("checklist", Some(i), 500)
+                .map(|t| t.map(TextField::into_string).unwrap_or_default())
+                .map_err(Into::into)
+        })
+        .collect()
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -57,6 +57,10 @@ fn kind_label(k: EntryKind) -> &'static str {
         EntryKind::Routed => "已转交 / Routed",
         EntryKind::Triaged => "已分类 / Classified",
         EntryKind::Sla => "时限提醒 / Service-level alert",
+        EntryKind::Solution => "解决方案 / Solution",
+        EntryKind::Approval => "审批 / Approval",
+        EntryKind::Appeal => "申诉 / Appeal",
+        EntryKind::Survey => "满意度 / Satisfaction",
     }
 }
 

@@ -1,5 +1,6 @@
 //! The public web channel, server-rendered and working without JavaScript: the feedback form
-//! (`/feedback`) and the private follow page of one ticket (`/t/{token}`).
+//! (`/feedback`), the private follow page of one ticket (`/t/{token}`) and the page behind the
+//! signed link in result and survey messages (`/r/{token}`).
 //!
 //! CSRF: a double-submit cookie. The form pages set a random `cl_csrf` cookie (HttpOnly,
 //! SameSite=Strict) and put the same value in a hidden field; a POST is accepted only when the
@@ -8,6 +9,7 @@
 
 mod follow;
 mod form;
+mod result;
 
 use askama::Template;
 use axum::Router;
@@ -35,6 +37,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/feedback", get(form::show).post(form::submit))
         .route("/t/{token}", get(follow::show).post(follow::reply))
         .route("/t/{token}/attachments/{id}", get(follow::attachment))
+        .route("/r/{token}", get(result::show).post(result::act))
         .layer(DefaultBodyLimit::max(limit))
 }
 

@@ -267,7 +267,8 @@ impl TestApp {
         self.post(
             token,
             &format!("/api/v1/tickets/{number}/transitions"),
-            json!({"action": action}),
+            // Resolving, appeals and requests for information say why; every move here does.
+            json!({"action": action, "reason": format!("{action}: reason given in the test")}),
         )
         .await
     }
@@ -307,7 +308,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address: a server that "comes back" where one was down.
+    pub async fn start_on(addr: &str) -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind sink");
         let addr = listener.local_addr().expect("addr");

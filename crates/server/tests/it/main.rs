@@ -32,6 +32,13 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend!(
+    the_loop_closes_from_receipt_to_confirmation_with_exact_mails,
+    nobody_approves_their_own_proposal_and_rejection_returns_to_work,
+    links_with_a_bad_signature_or_past_their_time_are_refused,
+    appeals_inside_the_window_are_reviewed_by_someone_not_involved,
+    mail_server_down_for_a_while_then_every_notice_arrives_once,
+    templates_are_checked_when_saved_and_used_when_sent,
+    unanswered_results_close_by_themselves_and_low_scores_reopen,
     health_reports_database,
     walk_ticket_through_every_status,
     created_ticket_reads_back_identically,

@@ -1,8 +1,8 @@
 //! Changing tickets: field edits, assignment, transitions, replies and notes. Each change is one
 //! transaction that locks the ticket, checks the rules, writes the row and appends the timeline.
 
-use chrono::Duration;
-use closedloop_domain::lifecycle::{self, Context, DEFAULT_APPEAL_WINDOW_DAYS};
+use closedloop_domain::lifecycle::{self, Context};
+use closedloop_domain::notice::Event;
 use closedloop_domain::{Action, Role, Status, TicketNumber};
 use sqlx::{AnyConnection, Row};
 
@@ -235,18 +235,33 @@ impl SqlStore {
         number: &TicketNumber,
         req: TransitionRequest,
     ) -> Result<Ticket> {
-        let now = self.clock.now();
-        let now_ms = to_ms(now);
         let mut tx = self.write.begin().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
+        self.apply_move(&mut tx, actor, &t, &req).await?;
+        let updated = ticket_by_id(&mut tx, t.id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// One move of a locked ticket inside the caller's transaction: the rules, the row, the
+    /// timeline, what the user is told, and the re-planned clocks.
+    pub(super) async fn apply_move(
+        &self,
+        tx: &mut AnyConnection,
+        actor: &Principal,
+        t: &Ticket,
+        req: &TransitionRequest,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let now_ms = to_ms(now);
         let ctx = Context {
             role: actor.role,
             now,
             resolved_at: t.resolved_at,
-            appeal_window: Duration::days(DEFAULT_APPEAL_WINDOW_DAYS),
+            appeal_window: self.closing.appeal_window,
         };
         let to = lifecycle::next_status(t.status, req.action, &ctx)?;
-
+        super::closing::check_move(tx, actor, t, req, now_ms).await?;
         let mut sql = Sql::new("UPDATE tickets SET version = version + 1, status = ");
         sql.bind(Arg::Text(to.as_str().into()))
             .push(", updated_at = ")
@@ -259,7 +274,7 @@ impl SqlStore {
                     "name the ticket this one duplicates",
                 )
             })?;
-            let master = load_scoped(&mut tx, actor, master_number, "")
+            let master = load_scoped(tx, actor, master_number, "")
                 .await
                 .map_err(|_| {
                     StoreError::invalid("duplicate_of", "unknown_ticket", "no such ticket")
@@ -273,8 +288,8 @@ impl SqlStore {
             }
             sql.push(", duplicate_of = ").bind(Arg::Int(master.id));
             learn(
-                &mut tx,
-                &t,
+                &mut *tx,
+                t,
                 "duplicate",
                 master.number.as_str(),
                 actor.user_id,
@@ -303,7 +318,7 @@ impl SqlStore {
         sql.query().execute(&mut *tx).await?;
 
         append_change(
-            &mut tx,
+            &mut *tx,
             t.id,
             EntryKind::StatusChanged,
             true,
@@ -317,7 +332,7 @@ impl SqlStore {
         .await?;
         if req.action == Action::Accept && t.assignee_id.is_none() {
             append(
-                &mut tx,
+                &mut *tx,
                 t.id,
                 EntryKind::Assigned,
                 false,
@@ -329,10 +344,9 @@ impl SqlStore {
             )
             .await?;
         }
-        super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;
-        let updated = ticket_by_id(&mut tx, t.id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        super::closing::after_move(tx, &self.closing, actor, t, req, now_ms).await?;
+        super::sla::refresh(tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;
+        Ok(())
     }
 
     pub(crate) async fn add_entry_impl(
@@ -401,6 +415,19 @@ impl SqlStore {
             .fetch_one(&mut *tx)
             .await?;
         let entry = rows::entry(&row)?;
+        if public && actor.role.is_staff() {
+            let message = serde_json::json!({ "message": body });
+            super::notices::queue(
+                &mut tx,
+                &self.closing,
+                t.id,
+                Event::Progress,
+                &message,
+                false,
+                now_ms,
+            )
+            .await?;
+        }
         if public {
             // A staff answer stops the first-response clock; a customer's resumes paused ones.
             super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, from_ms(now_ms)).await?;

@@ -8,15 +8,18 @@
 //! replayed one ticket per transaction, so a bad request fails alone and gets its own error.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use closedloop_domain::TicketNumber;
+use closedloop_domain::notice::Event;
+use serde_json::json;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Arg, Dialect, Sql};
 use crate::model::to_ms;
-use crate::{IdempotencyKey, Result, StoreError};
+use crate::{IdempotencyKey, LoopPolicy, Result, StoreError};
 
 /// Tickets per transaction: 20 values a row keeps one statement far below SQLite's 32,766.
 const MAX_BATCH: usize = 128;
@@ -52,6 +55,8 @@ pub(crate) struct Pending {
     pub due: Vec<closedloop_domain::sla::Due>,
     pub first_response_due: Option<i64>,
     pub resolution_due: Option<i64>,
+    /// Queue the "received" notice for the requester.
+    pub acknowledge: bool,
 }
 
 struct Job {
@@ -64,10 +69,24 @@ pub(crate) struct Committer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// What the writer task needs besides the pool.
+struct Writer {
+    pool: AnyPool,
+    dialect: Dialect,
+    policy: Arc<LoopPolicy>,
+}
+
 impl Committer {
-    pub fn start(pool: AnyPool, dialect: Dialect) -> Self {
+    pub fn start(pool: AnyPool, dialect: Dialect, policy: Arc<LoopPolicy>) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, dialect, rx));
+        tokio::spawn(run(
+            Writer {
+                pool,
+                dialect,
+                policy,
+            },
+            rx,
+        ));
         Self { jobs }
     }
 
@@ -84,11 +103,11 @@ impl Committer {
     }
 }
 
-async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
+async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let tickets: Vec<&Pending> = batch.iter().map(|j| &j.ticket).collect();
-        match insert(&pool, dialect, &tickets).await {
+        match insert(&w, &tickets).await {
             Ok(ids) => {
                 for (job, written) in batch.drain(..).zip(ids) {
                     let _ = job.reply.send(Ok(written));
@@ -101,7 +120,7 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let one = insert(&pool, dialect, &[&job.ticket]).await;
+                    let one = insert(&w, &[&job.ticket]).await;
                     let one = one.and_then(|ids| {
                         ids.into_iter().next().ok_or(StoreError::NotFound("ticket"))
                     });
@@ -113,12 +132,9 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Writes the tickets in one transaction and returns their ids and numbers in the order given.
-async fn insert(
-    pool: &AnyPool,
-    dialect: Dialect,
-    batch: &[&Pending],
-) -> Result<Vec<(i64, TicketNumber)>> {
-    let mut tx = pool.begin().await?;
+async fn insert(w: &Writer, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber)>> {
+    let dialect = w.dialect;
+    let mut tx = w.pool.begin().await?;
 
     // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
     let mut next = reserve_numbers(&mut tx, batch.iter().map(|t| t.at.date_naive())).await?;
@@ -306,6 +322,22 @@ async fn insert(
     }
     if any {
         keys.query().execute(&mut *tx).await?;
+    }
+
+    for (t, id) in batch.iter().zip(&ids) {
+        if t.acknowledge {
+            let at = to_ms(t.at);
+            super::notices::queue(
+                &mut tx,
+                &w.policy,
+                *id,
+                Event::Received,
+                &json!({}),
+                true,
+                at,
+            )
+            .await?;
+        }
     }
 
     tx.commit().await?;

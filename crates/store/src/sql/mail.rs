@@ -5,7 +5,7 @@ use closedloop_domain::{Role, Status, TicketNumber};
 use sqlx::Row;
 
 use super::links::attach;
-use super::outbox::queue_acknowledgement;
+use super::notices::queue_acknowledgement;
 use super::people::customer_by_email;
 use super::tickets::append;
 use super::{Arg, Sql, SqlStore, parse_stored};

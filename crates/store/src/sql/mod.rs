@@ -2,11 +2,12 @@
 
 mod bulk;
 mod changes;
+mod closing;
 mod committer;
 mod learning;
 mod links;
 mod mail;
-mod outbox;
+mod notices;
 mod people;
 mod routing;
 mod rows;
@@ -77,6 +78,8 @@ pub struct ConnectOptions {
     pub acquire_timeout: Duration,
     /// SLA policy and working calendar: every change re-plans the ticket's clocks with it.
     pub sla: Arc<closedloop_domain::sla::Sla>,
+    /// Approvals, the appeal window, surveys and notices.
+    pub closing: Arc<crate::LoopPolicy>,
 }
 
 impl Default for ConnectOptions {
@@ -85,6 +88,7 @@ impl Default for ConnectOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
             sla: Arc::default(),
+            closing: Arc::default(),
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct SqlStore {
     pub(crate) dialect: Dialect,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sla: Arc<closedloop_domain::sla::Sla>,
+    pub(crate) closing: Arc<crate::LoopPolicy>,
     committer: committer::Committer,
     routing: routing::RoutingCache,
 }
@@ -141,13 +146,14 @@ impl SqlStore {
             }
         };
         Ok(SqlStore {
-            committer: committer::Committer::start(write.clone(), dialect),
+            committer: committer::Committer::start(write.clone(), dialect, options.closing.clone()),
             routing: routing::RoutingCache::default(),
             read,
             write,
             dialect,
             clock,
             sla: options.sla.clone(),
+            closing: options.closing.clone(),
         })
     }
 
@@ -553,23 +559,143 @@ impl crate::Store for SqlStore {
     async fn mail_counts(&self) -> Result<Vec<crate::MailCount>> {
         self.mail_counts_impl().await
     }
-    async fn claim_outbox(
+    async fn claim_notices(
         &self,
         limit: u32,
         lease: chrono::Duration,
-    ) -> Result<Vec<crate::OutboxItem>> {
-        self.claim_outbox_impl(limit, lease).await
+        message_id: crate::MessageIds,
+    ) -> Result<Vec<crate::NoticeItem>> {
+        self.claim_notices_impl(limit, lease, message_id).await
     }
-    async fn outbox_sent(&self, id: i64) -> Result<()> {
-        self.outbox_sent_impl(id).await
+    async fn notice_sent(&self, id: i64, subject: &str, body: &str) -> Result<()> {
+        self.notice_sent_impl(id, subject, body).await
     }
-    async fn outbox_failed(
+    async fn notice_failed(
         &self,
         id: i64,
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<()> {
-        self.outbox_failed_impl(id, error, retry_at).await
+        self.notice_failed_impl(id, error, retry_at).await
+    }
+    async fn customer_messages(
+        &self,
+        user_id: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::CustomerMessage>> {
+        self.customer_messages_impl(user_id, limit).await
+    }
+    async fn mark_message_read(&self, user_id: i64, id: i64) -> Result<()> {
+        self.mark_message_read_impl(user_id, id).await
+    }
+    async fn ticket_notices(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::NoticeRecord>> {
+        if !actor.role.is_staff() {
+            return Err(StoreError::Forbidden("see delivery records"));
+        }
+        let mut conn = self.read.acquire().await?;
+        let t = tickets::load_scoped(&mut conn, actor, number, "").await?;
+        drop(conn);
+        self.ticket_notices_impl(t.id).await
+    }
+    async fn templates(&self) -> Result<Vec<crate::TemplateOverride>> {
+        self.templates_impl().await
+    }
+    async fn save_template(&self, actor_id: i64, template: &crate::TemplateOverride) -> Result<()> {
+        self.save_template_impl(actor_id, template).await
+    }
+    async fn delete_template(
+        &self,
+        event: closedloop_domain::notice::Event,
+        lang: closedloop_domain::notice::Lang,
+        channel: closedloop_domain::notice::NoticeChannel,
+    ) -> Result<()> {
+        self.delete_template_impl(event, lang, channel).await
+    }
+    async fn setting(&self, key: &str, initial: &str) -> Result<String> {
+        self.setting_impl(key, initial).await
+    }
+    async fn propose_solution(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        solution: crate::NewSolution,
+    ) -> Result<(crate::Ticket, crate::Solution)> {
+        self.propose_solution_impl(actor, number, solution).await
+    }
+    async fn solutions(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::Solution>> {
+        self.solutions_impl(actor, number).await
+    }
+    async fn decide_solution(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        solution_id: i64,
+        approve: bool,
+        note: Option<String>,
+    ) -> Result<(crate::Ticket, crate::Solution)> {
+        self.decide_solution_impl(actor, number, solution_id, approve, note)
+            .await
+    }
+    async fn pending_approvals(&self, actor: &crate::Principal) -> Result<Vec<crate::Solution>> {
+        self.pending_approvals_impl(actor).await
+    }
+    async fn escalate_appeal(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        reason: &str,
+    ) -> Result<crate::Ticket> {
+        self.escalate_appeal_impl(actor, number, reason).await
+    }
+    async fn appeals(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::Appeal>> {
+        self.appeals_impl(actor, number).await
+    }
+    async fn link_view(&self, ticket_id: i64) -> Result<crate::LinkView> {
+        self.link_view_impl(ticket_id).await
+    }
+    async fn link_action(
+        &self,
+        ticket_id: i64,
+        action: crate::LinkAction,
+    ) -> Result<crate::Ticket> {
+        self.link_action_impl(ticket_id, action).await
+    }
+    async fn answer_survey(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+        stars: u8,
+        comment: Option<String>,
+    ) -> Result<crate::Ticket> {
+        self.answer_survey_impl(actor, number, stars, comment).await
+    }
+    async fn survey(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Option<crate::SurveyAnswer>> {
+        self.survey_impl(actor, number).await
+    }
+    async fn auto_close(&self, before: chrono::DateTime<chrono::Utc>, limit: u32) -> Result<usize> {
+        self.auto_close_impl(before, limit).await
+    }
+    async fn preferences(&self, user_id: i64) -> Result<crate::Preferences> {
+        self.preferences_impl(user_id).await
+    }
+    async fn set_preferences(&self, user_id: i64, preferences: &crate::Preferences) -> Result<()> {
+        self.set_preferences_impl(user_id, preferences).await
     }
     async fn create_widget_site(
         &self,

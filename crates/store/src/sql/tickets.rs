@@ -178,6 +178,7 @@ impl SqlStore {
                 due: self.sla.plan(&clocks),
                 first_response_due,
                 resolution_due,
+                acknowledge: new.acknowledge && ticket.requester_id.is_some(),
             })
             .await?;
         // The answer is what was written, so it is not read back: one query less per ticket.

@@ -61,10 +61,8 @@ pub async fn walk_ticket_through_every_status(backend: Backend) {
 
     let t = app.get(&agent, &format!("/api/v1/tickets/{number}")).await;
     assert!(t.body["accepted_at"].is_string(), "accept sets accepted_at");
-    assert_eq!(
-        t.body["assignee_name"], "li.agent",
-        "accepting an unassigned ticket assigns it"
-    );
+    // The appeal handed it to the supervisor not involved in the handling (the only one).
+    assert_eq!(t.body["assignee_name"], "wang.sup");
     assert!(
         t.body["resolved_at"].is_null() && t.body["closed_at"].is_null(),
         "reopening clears the outcome"
@@ -84,6 +82,17 @@ pub async fn walk_ticket_through_every_status(backend: Backend) {
     assert_eq!(changes[0]["old_value"], "received");
     assert_eq!(changes[0]["new_value"], "accepted");
     assert_eq!(changes[0]["actor_name"], "li.agent");
+    let assigned: Vec<_> = timeline
+        .body
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["kind"] == "assigned")
+        .collect();
+    assert_eq!(
+        assigned[0]["new_value"], "li.agent",
+        "accepting an unassigned ticket assigns it"
+    );
 }
 
 pub async fn illegal_transition_answers_409_naming_from_and_to(backend: Backend) {

@@ -5,12 +5,14 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use closedloop_server::Secret;
+
 use crate::harness::{Backend, Dovecot, Reply, SmtpSink, TestApp, spawn, spawn_with};
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
-fn message(id: &str, from: &str, subject: &str, headers: &str, body: &str) -> Vec<u8> {
+pub(crate) fn message(id: &str, from: &str, subject: &str, headers: &str, body: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: support@shop.example\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
          Date: Sun, 22 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n{headers}\
@@ -38,7 +40,7 @@ fn with_files(id: &str, from: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn post_mail(app: &TestApp, auth: Option<&str>, raw: Vec<u8>) -> Reply {
+pub(crate) async fn post_mail(app: &TestApp, auth: Option<&str>, raw: Vec<u8>) -> Reply {
     let mut req = app
         .http
         .post(format!("{}/api/v1/intake/email", app.base))
@@ -53,7 +55,7 @@ async fn post_mail(app: &TestApp, auth: Option<&str>, raw: Vec<u8>) -> Reply {
     Reply { status, body }
 }
 
-fn bearer(token: &str) -> String {
+pub(crate) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
@@ -296,7 +298,7 @@ pub async fn quarantined_mail_is_retried_after_a_fix(backend: Backend) {
     );
 }
 
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     message.lines().find_map(|l| {
         let (n, v) = l.split_once(':')?;
         n.eq_ignore_ascii_case(name).then_some(v.trim())
@@ -306,7 +308,7 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 pub async fn acknowledgements_are_marked_limited_and_never_loop(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = spawn_with(backend, |c| {
-        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.url = Some(Secret::new(sink.addr.to_string()));
         c.smtp.from_address = "support@shop.example".into();
         c.smtp.acknowledgements_per_address_per_hour = 3;
         c.smtp.poll_ms = 20;
@@ -557,7 +559,7 @@ pub async fn real_shaped_mail_gets_the_right_outcome_and_only_people_are_answere
 ) {
     let sink = SmtpSink::start().await;
     let app = spawn_with(backend, |c| {
-        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.url = Some(Secret::new(sink.addr.to_string()));
         c.smtp.poll_ms = 20;
     })
     .await;
@@ -632,7 +634,7 @@ pub async fn real_shaped_mail_gets_the_right_outcome_and_only_people_are_answere
 pub async fn concurrent_deliveries_of_one_mail_file_it_once(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = spawn_with(backend, |c| {
-        c.smtp.relay = Some(sink.addr.to_string());
+        c.smtp.url = Some(Secret::new(sink.addr.to_string()));
         c.smtp.poll_ms = 20;
     })
     .await;

@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod closing;
 mod input;
 mod lifecycle;
 mod listing;
@@ -14,6 +15,7 @@ mod widget;
 
 pub use access::*;
 pub use auth::*;
+pub use closing::*;
 pub use input::*;
 pub use lifecycle::*;
 pub use listing::*;
