@@ -237,6 +237,31 @@ pub fn next_status(from: Status, action: Action, ctx: &Context) -> Result<Status
     Ok(rule.to)
 }
 
+/// Does a user's reply to a result ask for an appeal? Its first words say so ("申诉", "申訴",
+/// "复议", "復議", "appeal"), so that answering the result mail is a way to appeal (MISSION §5)
+/// while an ordinary "thank you" stays a reply.
+pub fn asks_for_appeal(text: &str) -> bool {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let lower = first.to_lowercase();
+    [
+        "申诉",
+        "申訴",
+        "复议",
+        "復議",
+        "我要申诉",
+        "我要申訴",
+        "appeal",
+        "i appeal",
+        "i want to appeal",
+    ]
+    .iter()
+    .any(|k| lower.starts_with(k))
+}
+
 /// The milestone timestamps a move sets or clears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Milestones {
@@ -407,6 +432,17 @@ mod tests {
             next_status(Closed, Action::Appeal, &c),
             Err(TransitionError::AppealWindowClosed { .. })
         ));
+    }
+
+    #[test]
+    fn an_appeal_is_asked_for_in_the_first_words() {
+        assert!(asks_for_appeal("申诉：退款金额不对"));
+        assert!(asks_for_appeal("\n  申訴 金額錯了"));
+        assert!(asks_for_appeal("Appeal: the refund is short by 5 yuan"));
+        assert!(asks_for_appeal("I want to appeal this decision."));
+        assert!(!asks_for_appeal("谢谢，已收到。我不会申诉"));
+        assert!(!asks_for_appeal("Thanks! No need to appeal."));
+        assert!(!asks_for_appeal(""));
     }
 
     #[test]

@@ -20,6 +20,7 @@ text_enum!(
         Closed => "closed",
         AppealOutcome => "appeal_outcome",
         Survey => "survey",
+        Nps => "nps",
     }
 );
 
@@ -66,6 +67,7 @@ impl Event {
             Event::Closed => &["number", "contact"],
             Event::AppealOutcome => &["number", "outcome", "note"],
             Event::Survey => &["number", "survey_url"],
+            Event::Nps => &["survey_url"],
         }
     }
 
@@ -87,7 +89,7 @@ impl Event {
                 "appeal_days",
             ],
             Event::AppealOutcome => &["outcome", "note"],
-            Event::Survey => &["survey_url"],
+            Event::Survey | Event::Nps => &["survey_url"],
         }
     }
 
@@ -175,6 +177,14 @@ fn mail(event: Event, lang: Lang) -> (&'static str, &'static str) {
             "[{{ number }}] How did we do?",
             "Hello {{ name }},\n\nHow satisfied are you with how we handled {{ number }}? Rate us from 1 to 5 stars and tell us why: {{ survey_url }}\n\nThank you!\n",
         ),
+        (Nps, Lang::Zh) => (
+            "[{{ number }}] 您会向朋友推荐我们吗？",
+            "{{ name }}，您好：\n\n从 0 到 10 分，您有多大可能向朋友或同事推荐我们？一个问题，十秒钟：{{ survey_url }}\n\n谢谢！{{ contact }}\n",
+        ),
+        (Nps, Lang::En) => (
+            "[{{ number }}] Would you recommend us?",
+            "Hello {{ name }},\n\nOn a scale of 0 to 10, how likely are you to recommend us to a friend or colleague? One question, ten seconds: {{ survey_url }}\n\nThank you! {{ contact }}\n",
+        ),
     }
 }
 
@@ -199,6 +209,8 @@ fn sms(event: Event, lang: Lang) -> &'static str {
         (AppealOutcome, Lang::En) => "{{ number }} appeal: {{ outcome }}. {{ note }}",
         (Survey, Lang::Zh) => "请为 {{ number }} 的处理评分：{{ survey_url }}",
         (Survey, Lang::En) => "Rate how we handled {{ number }}: {{ survey_url }}",
+        (Nps, Lang::Zh) => "您会向朋友推荐我们吗？0-10 分：{{ survey_url }}",
+        (Nps, Lang::En) => "Would you recommend us? 0-10: {{ survey_url }}",
     }
 }
 

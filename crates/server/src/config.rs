@@ -197,6 +197,11 @@ pub struct LoopConfig {
     /// as JSON with `Authorization: Bearer <sms_token>`. Unset: no SMS.
     pub sms_url: Option<String>,
     pub sms_token: Option<Secret>,
+    /// Ask a sample of the users with a ticket closed in the period the NPS question (0-10)
+    /// every this many days; 0: never.
+    pub nps_every_days: u32,
+    /// Which share of them, in percent.
+    pub nps_sample_percent: u8,
 }
 
 impl Default for LoopConfig {
@@ -210,6 +215,8 @@ impl Default for LoopConfig {
             contact: None,
             sms_url: None,
             sms_token: None,
+            nps_every_days: 90,
+            nps_sample_percent: 20,
         }
     }
 }
@@ -338,6 +345,8 @@ const ENV_KEYS: &[&str] = &[
     "loop.contact",
     "loop.sms_url",
     "loop.sms_token",
+    "loop.nps_every_days",
+    "loop.nps_sample_percent",
     "imap.server",
     "imap.tls",
     "imap.user",
@@ -538,6 +547,9 @@ impl Config {
         if !(1..=24 * 365).contains(&l.auto_close_hours) {
             return bad("loop.auto_close_hours", "must be between 1 and 8760");
         }
+        if l.nps_sample_percent > 100 {
+            return bad("loop.nps_sample_percent", "must be between 0 and 100");
+        }
         if l.reopen_below_stars > 5 {
             return bad("loop.reopen_below_stars", "must be between 0 and 5");
         }
@@ -731,6 +743,49 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("rate_limit.webhook_burst"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// The fixed contract of issue 6: outgoing mail from `CLOSEDLOOP_SMTP_URL` and
+    /// `CLOSEDLOOP_SMTP_FROM`; the loop's settings from the file.
+    #[test]
+    fn smtp_contract_variables_and_loop_settings_are_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "closedloop.toml",
+                "[loop]\nappeal_days = 10\n[loop.approval]\ncompensation_above = 5000\n",
+            )?;
+            jail.set_env(
+                "CLOSEDLOOP_SMTP_URL",
+                "smtps://help%40shop.example:pw@mail.shop.example",
+            );
+            jail.set_env("CLOSEDLOOP_SMTP_FROM", "help@shop.example");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.smtp.transport_url().as_deref(),
+                Some("smtps://help%40shop.example:pw@mail.shop.example")
+            );
+            assert_eq!(c.smtp.from_address, "help@shop.example");
+            assert_eq!(c.closing.appeal_days, 10);
+            let policy = c.loop_policy();
+            assert_eq!(policy.approval.compensation_above, Some(5000));
+            assert!(policy.approval.refunds);
+            assert!(policy.email);
+            assert_eq!(policy.appeal_window, chrono::Duration::days(10));
+            // A bare host:port is plain SMTP to a relay.
+            jail.set_env("CLOSEDLOOP_SMTP_URL", "127.0.0.1:2525");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.smtp.transport_url().as_deref(),
+                Some("smtp://127.0.0.1:2525")
+            );
+            jail.set_env("CLOSEDLOOP_SMTP_URL", "ftp://nope");
+            let err = Config::load(None, &Overrides::default())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("smtp.url"), "{err}");
             Ok(())
         });
     }

@@ -146,6 +146,7 @@ impl App {
         let sla = tokio::spawn(sla_scheduler(self.state.clone()));
         let mail = tokio::spawn(notify::worker::run(self.state.clone()));
         let auto_close = tokio::spawn(notify::worker::auto_close(self.state.clone()));
+        let nps = tokio::spawn(notify::worker::nps(self.state.clone()));
         let imap = tokio::spawn(imap_poller::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
@@ -155,6 +156,7 @@ impl App {
         sla.abort();
         mail.abort();
         auto_close.abort();
+        nps.abort();
         imap.abort();
         self.store.close().await;
         result

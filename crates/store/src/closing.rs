@@ -231,3 +231,18 @@ pub struct LinkView {
     pub result: String,
     pub survey_answered: bool,
 }
+
+/// Net Promoter results over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NpsReport {
+    pub asked: i64,
+    pub answered: i64,
+    /// 9-10.
+    pub promoters: i64,
+    /// 7-8.
+    pub passives: i64,
+    /// 0-6.
+    pub detractors: i64,
+    /// % promoters - % detractors, -100 to 100; `None` with no answers.
+    pub nps: Option<i64>,
+}

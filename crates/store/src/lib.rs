@@ -277,6 +277,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<SurveyAnswer>>;
     /// Closes up to `limit` tickets resolved before `before` and never answered.
     async fn auto_close(&self, before: DateTime<Utc>, limit: u32) -> Result<usize>;
+    /// Asks the NPS question of `percent` % (sampled by `seed`) of the customers with a ticket
+    /// closed since `closed_since` who were not asked since `not_asked_since`; how many.
+    async fn queue_nps(
+        &self,
+        percent: u8,
+        closed_since: DateTime<Utc>,
+        not_asked_since: DateTime<Utc>,
+        seed: i64,
+        limit: u32,
+    ) -> Result<usize>;
+    /// Whether NPS question `id` was answered (not found when unknown).
+    async fn nps_answered(&self, id: i64) -> Result<bool>;
+    /// The answer to NPS question `id`, once.
+    async fn answer_nps(&self, id: i64, score: u8, comment: Option<String>) -> Result<()>;
+    async fn nps_report(&self, since: DateTime<Utc>) -> Result<NpsReport>;
+    /// Takes the periodic job `key` when its last run is `every` old; one instance wins.
+    async fn claim_run(&self, key: &str, every: chrono::Duration) -> Result<bool>;
     async fn preferences(&self, user_id: i64) -> Result<Preferences>;
     async fn set_preferences(&self, user_id: i64, preferences: &Preferences) -> Result<()>;
 

@@ -446,12 +446,31 @@ pub enum LinkBody {
         stars: u8,
         comment: Option<String>,
     },
+    /// The NPS question: 0-10.
+    Nps {
+        score: u8,
+        comment: Option<String>,
+    },
+}
+
+/// What acting on a link changed.
+pub enum LinkOutcome {
+    Ticket(Box<Ticket>),
+    /// An NPS answer, recorded.
+    Nps,
 }
 
 /// Checks a link and acts on it for the ticket's requester.
-pub async fn act_on_link(state: &AppState, token: &str, body: LinkBody) -> ApiResult<Ticket> {
-    let (ticket_id, purpose) = state.links.verify(token, state.clock.now())?;
+pub async fn act_on_link(state: &AppState, token: &str, body: LinkBody) -> ApiResult<LinkOutcome> {
+    let (id, purpose) = state.links.verify(token, state.clock.now())?;
     let action = match (body, purpose) {
+        (LinkBody::Nps { score, comment }, Purpose::Nps) => {
+            state.store.answer_nps(id, score, comment).await?;
+            return Ok(LinkOutcome::Nps);
+        }
+        (_, Purpose::Nps) | (LinkBody::Nps { .. }, _) => {
+            return Err(ApiError::forbidden("this link does not take that answer").field("action"));
+        }
         (LinkBody::Survey { stars, comment }, _) => LinkAction::Survey { stars, comment },
         (_, Purpose::Survey) => {
             return Err(ApiError::forbidden("this link answers the survey only").field("action"));
@@ -460,7 +479,9 @@ pub async fn act_on_link(state: &AppState, token: &str, body: LinkBody) -> ApiRe
         (LinkBody::Reject { reason }, Purpose::Result) => LinkAction::Reject { reason },
         (LinkBody::Appeal { reason }, Purpose::Result) => LinkAction::Appeal { reason },
     };
-    Ok(state.store.link_action(ticket_id, action).await?)
+    Ok(LinkOutcome::Ticket(Box::new(
+        state.store.link_action(id, action).await?,
+    )))
 }
 
 /// Acts on a ticket with the signed link from a message: confirm or reject the result,
@@ -468,11 +489,72 @@ pub async fn act_on_link(state: &AppState, token: &str, body: LinkBody) -> ApiRe
 /// expired link 410.
 #[utoipa::path(post, path = "/api/v1/links/{token}", tag = "loop", request_body = LinkBody,
     params(("token" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Ticket, description = "the ticket as it is now"), (status = 204, description = "an NPS answer recorded"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn link(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ApiJson(body): ApiJson<LinkBody>,
-) -> ApiResult<Json<Ticket>> {
-    Ok(Json(act_on_link(&state, &token, body).await?))
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    Ok(match act_on_link(&state, &token, body).await? {
+        LinkOutcome::Ticket(t) => Json(*t).into_response(),
+        LinkOutcome::Nps => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpsRound {
+    /// Share of the eligible users to ask, in percent (default `loop.nps_sample_percent`).
+    percent: Option<u8>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NpsRoundAnswer {
+    asked: usize,
+}
+
+/// Asks the NPS question now (admin), of a sample of the users with a ticket closed in the
+/// period who were not asked in it; the periodic round (`loop.nps_every_days`) does the same.
+#[utoipa::path(post, path = "/api/v1/surveys/nps", tag = "loop", request_body = NpsRound,
+    responses((status = 200, body = NpsRoundAnswer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn nps_round(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NpsRound>,
+) -> ApiResult<Json<NpsRoundAnswer>> {
+    require_admin(&actor)?;
+    let percent = body
+        .percent
+        .unwrap_or(state.config.closing.nps_sample_percent);
+    if percent > 100 {
+        return Err(ApiError::invalid("percent", "out_of_range", "0 to 100"));
+    }
+    let asked = crate::notify::worker::nps_round(&state, percent).await?;
+    Ok(Json(NpsRoundAnswer { asked }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct NpsQuery {
+    /// Questions asked in this many past days (default 90).
+    days: Option<u32>,
+}
+
+/// NPS over a period: asked, answered, promoters (9-10), passives (7-8), detractors (0-6) and
+/// the score (% promoters − % detractors). Staff.
+#[utoipa::path(get, path = "/api/v1/reports/nps", tag = "loop", params(NpsQuery),
+    responses((status = 200, body = closedloop_store::NpsReport), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn nps_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    axum::extract::Query(q): axum::extract::Query<NpsQuery>,
+) -> ApiResult<Json<closedloop_store::NpsReport>> {
+    if !actor.0.role.is_staff() {
+        return Err(ApiError::forbidden("reports are for staff"));
+    }
+    let since =
+        state.clock.now() - chrono::Duration::days(i64::from(q.days.unwrap_or(90).min(3650)));
+    Ok(Json(state.store.nps_report(since).await?))
 }

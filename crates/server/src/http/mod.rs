@@ -7,8 +7,8 @@ mod directory;
 mod health;
 mod intake;
 mod json;
-mod mail;
-mod session;
+pub(crate) mod mail;
+pub(crate) mod session;
 mod tickets;
 mod timeline;
 mod tokens;
@@ -114,6 +114,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(closing::list_templates))
         .routes(routes!(closing::save_template, closing::reset_template))
         .routes(routes!(closing::link))
+        .routes(routes!(closing::nps_round))
+        .routes(routes!(closing::nps_report))
         .split_for_parts()
 }
 
@@ -158,7 +160,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Administrators only (API tokens, sessions; any other role gets 403).
-fn require_admin(actor: &crate::auth::Actor) -> crate::error::ApiResult<()> {
+pub(crate) fn require_admin(actor: &crate::auth::Actor) -> crate::error::ApiResult<()> {
     if actor.0.role == closedloop_domain::Role::Admin {
         Ok(())
     } else {

@@ -29,8 +29,7 @@ pub struct LoginResult {
     csrf_token: String,
 }
 
-/// A hash of a random password: unknown emails still pay for a verification, so the answer time
-/// does not tell which emails have accounts.
+/// A hash of a random password, verified for unknown emails.
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| auth::hash_password(&auth::random_password()).unwrap_or_default());
 
@@ -44,39 +43,16 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<(CookieJar, Json<LoginResult>)> {
-    let found = state.store.user_credentials(&body.email).await?;
-    let hash = found
-        .as_ref()
-        .and_then(|(_, h)| h.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    let user = match found {
-        Some((user, _)) if ok && user.active => user,
-        _ => {
-            return Err(ApiError::new(
+    let user = check_credentials(&state, &body.email, body.password)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "wrong email or password",
-            ));
-        }
-    };
-    // A new session id on every login, so a fixed one planted earlier is worthless.
-    let (session, digest) = auth::new_secret();
-    let (csrf, _) = auth::new_secret();
-    let ttl = chrono::Duration::hours(state.config.session_ttl_hours);
-    state
-        .store
-        .create_session(&digest, user.id, &csrf, ttl)
-        .await?;
-    let cookie = Cookie::build((SESSION_COOKIE, session))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(time_duration(ttl))
-        .build();
+            )
+        })?;
+    let (cookie, csrf) = start_session(&state, user.id).await?;
     Ok((
         jar.add(cookie),
         Json(LoginResult {
@@ -84,6 +60,49 @@ pub async fn login(
             csrf_token: csrf,
         }),
     ))
+}
+
+/// The active user with this email and password; `None` otherwise. Unknown emails still pay
+/// for a verification, so the answer time does not tell which emails have accounts.
+pub(crate) async fn check_credentials(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> ApiResult<Option<User>> {
+    let found = state.store.user_credentials(email).await?;
+    let hash = found
+        .as_ref()
+        .and_then(|(_, h)| h.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(match found {
+        Some((user, _)) if ok && user.active => Some(user),
+        _ => None,
+    })
+}
+
+/// A new session for the user: its cookie and its CSRF token. A new session id on every login,
+/// so a fixed one planted earlier is worthless.
+pub(crate) async fn start_session(
+    state: &AppState,
+    user_id: i64,
+) -> ApiResult<(Cookie<'static>, String)> {
+    let (session, digest) = auth::new_secret();
+    let (csrf, _) = auth::new_secret();
+    let ttl = chrono::Duration::hours(state.config.session_ttl_hours);
+    state
+        .store
+        .create_session(&digest, user_id, &csrf, ttl)
+        .await?;
+    let cookie = Cookie::build((SESSION_COOKIE, session))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time_duration(ttl))
+        .build();
+    Ok((cookie, csrf))
 }
 
 fn time_duration(d: chrono::Duration) -> time::Duration {

@@ -21,6 +21,8 @@ pub enum Purpose {
     Result,
     /// The satisfaction survey.
     Survey,
+    /// A periodic NPS question (the id is the question's, not a ticket's).
+    Nps,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
         match self {
             Purpose::Result => "r",
             Purpose::Survey => "s",
+            Purpose::Nps => "n",
         }
     }
 }
@@ -82,7 +85,8 @@ impl Links {
         format!("{payload}.{sig}")
     }
 
-    /// The ticket and purpose of a valid, unexpired token.
+    /// The ticket (the NPS question for [`Purpose::Nps`]) and purpose of a valid, unexpired
+    /// token.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<(i64, Purpose), LinkError> {
         let (payload, sig) = token.rsplit_once('.').ok_or(LinkError::Malformed)?;
         let mut parts = payload.split('.');
@@ -95,6 +99,7 @@ impl Links {
         let purpose = match purpose {
             "r" => Purpose::Result,
             "s" => Purpose::Survey,
+            "n" => Purpose::Nps,
             _ => return Err(LinkError::Malformed),
         };
         let exp: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;

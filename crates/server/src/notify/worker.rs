@@ -88,6 +88,38 @@ pub async fn auto_close(state: AppState) {
     }
 }
 
+/// Asks a sample of recent users the NPS question every `loop.nps_every_days`; of several
+/// instances, the one that claims the round asks.
+pub async fn nps(state: AppState) {
+    let days = state.config.closing.nps_every_days;
+    if days == 0 {
+        return;
+    }
+    let every = chrono::Duration::days(i64::from(days));
+    loop {
+        match state.store.claim_run("nps_last_round", every).await {
+            Ok(true) => match nps_round(&state, state.config.closing.nps_sample_percent).await {
+                Ok(n) => tracing::info!(asked = n, "NPS round"),
+                Err(error) => tracing::warn!(%error, "NPS round failed"),
+            },
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot claim the NPS round"),
+        }
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+    }
+}
+
+/// One NPS round: users with a ticket closed within the period who were not asked in it.
+pub async fn nps_round(state: &AppState, percent: u8) -> closedloop_store::Result<usize> {
+    let now = state.clock.now();
+    let period = chrono::Duration::days(i64::from(state.config.closing.nps_every_days.max(1)));
+    let seed = rand::thread_rng().gen_range(0..100);
+    state
+        .store
+        .queue_nps(percent, now - period, now - period, seed, 10_000)
+        .await
+}
+
 type Overrides = HashMap<(Event, Lang, NoticeChannel), TemplateText>;
 
 async fn templates(state: &AppState) -> Overrides {
@@ -170,6 +202,13 @@ pub fn variables(state: &AppState, item: &NoticeItem) -> serde_json::Value {
                 Purpose::Survey,
                 now + chrono::Duration::days(30),
             );
+            vars["survey_url"] = json!(format!("{public}/r/{token}"));
+        }
+        Event::Nps => {
+            let id = item.params["nps_id"].as_i64().unwrap_or_default();
+            let token = state
+                .links
+                .sign(id, Purpose::Nps, now + chrono::Duration::days(30));
             vars["survey_url"] = json!(format!("{public}/r/{token}"));
         }
         _ => {}

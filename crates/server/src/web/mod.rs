@@ -1,6 +1,7 @@
 //! The public web channel, server-rendered and working without JavaScript: the feedback form
 //! (`/feedback`), the private follow page of one ticket (`/t/{token}`) and the page behind the
-//! signed link in result and survey messages (`/r/{token}`).
+//! signed link in result and survey messages (`/r/{token}`); for staff, signing in (`/login`)
+//! and the mail intake log with its quarantine (`/admin/mail`).
 //!
 //! CSRF: a double-submit cookie. The form pages set a random `cl_csrf` cookie (HttpOnly,
 //! SameSite=Strict) and put the same value in a hidden field; a POST is accepted only when the
@@ -10,6 +11,7 @@
 mod follow;
 mod form;
 mod result;
+mod staff;
 
 use askama::Template;
 use axum::Router;
@@ -38,6 +40,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/t/{token}", get(follow::show).post(follow::reply))
         .route("/t/{token}/attachments/{id}", get(follow::attachment))
         .route("/r/{token}", get(result::show).post(result::act))
+        .route("/login", get(staff::login_page).post(staff::login))
+        .route("/logout", axum::routing::post(staff::logout))
+        .route("/admin/mail", get(staff::mail_log))
+        .route("/admin/mail/quarantine/{id}", get(staff::quarantined))
+        .route(
+            "/admin/mail/quarantine/{id}/retry",
+            axum::routing::post(staff::retry),
+        )
         .layer(DefaultBodyLimit::max(limit))
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error};
 use crate::AppState;
-use crate::http::closing::{LinkBody, act_on_link};
+use crate::http::closing::{LinkBody, LinkOutcome, act_on_link};
 use crate::notify::links::{LinkError, Purpose};
 use crate::rate_limit::{Public, Throttled};
 
@@ -33,6 +33,41 @@ struct ResultPage {
     can_appeal: bool,
     can_survey: bool,
     appeal_until: String,
+}
+
+#[derive(Template)]
+#[template(path = "nps.html")]
+struct NpsPage {
+    csrf: String,
+    token: String,
+    answered: bool,
+    error: Option<String>,
+}
+
+/// The NPS question's page (its token names the question, not a ticket).
+async fn nps_page(
+    state: &AppState,
+    status: StatusCode,
+    csrf: String,
+    token: String,
+    id: i64,
+    error: Option<String>,
+) -> Response {
+    match state.store.nps_answered(id).await {
+        Ok(answered) => page(
+            status,
+            &NpsPage {
+                csrf,
+                token,
+                answered,
+                error,
+            },
+        ),
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot read an NPS question");
+            server_error()
+        }
+    }
 }
 
 fn link_refused(e: LinkError) -> Response {
@@ -97,6 +132,11 @@ pub async fn show(
         Ok(v) => v,
         Err(e) => return link_refused(e),
     };
+    if purpose == Purpose::Nps {
+        let (jar, csrf) = csrf_token(jar);
+        let res = nps_page(&state, StatusCode::OK, csrf, token, ticket_id, None).await;
+        return (jar, res).into_response();
+    }
     let view = match state.store.link_view(ticket_id).await {
         Ok(v) => v,
         Err(error) => {
@@ -150,10 +190,19 @@ pub async fn act(
             stars: form.stars.unwrap_or(0),
             comment: Some(form.comment).filter(|c| !c.trim().is_empty()),
         },
+        "nps" => LinkBody::Nps {
+            score: form.stars.unwrap_or(11),
+            comment: Some(form.comment).filter(|c| !c.trim().is_empty()),
+        },
         _ => return forbidden(),
     };
     match act_on_link(&state, &token, body).await {
-        Ok(t) => notice(
+        Ok(LinkOutcome::Nps) => notice(
+            StatusCode::OK,
+            "谢谢 / Thank you",
+            "已收到您的回答。/ We have your answer.",
+        ),
+        Ok(LinkOutcome::Ticket(t)) => notice(
             StatusCode::OK,
             "谢谢 / Thank you",
             &format!(
@@ -162,6 +211,17 @@ pub async fn act(
                 t.status.as_str()
             ),
         ),
+        Err(e) if purpose == Purpose::Nps => {
+            nps_page(
+                &state,
+                e.status,
+                form.csrf,
+                token,
+                ticket_id,
+                Some(e.message),
+            )
+            .await
+        }
         Err(e) => {
             let Ok(view) = state.store.link_view(ticket_id).await else {
                 return server_error();

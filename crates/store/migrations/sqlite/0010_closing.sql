@@ -109,6 +109,20 @@ CREATE TABLE surveys (
     answered_at BIGINT NOT NULL
 );
 
+-- Net Promoter questions (0-10), asked periodically of a sample of users; one row per question.
+CREATE TABLE nps_surveys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- The user's latest closed ticket, which the message names.
+    ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    asked_at BIGINT NOT NULL,
+    score BIGINT CHECK (score BETWEEN 0 AND 10),
+    comment TEXT,
+    answered_at BIGINT
+);
+CREATE INDEX nps_surveys_user ON nps_surveys (user_id, asked_at);
+CREATE INDEX nps_surveys_answered ON nps_surveys (answered_at);
+
 -- Installation-wide values every instance shares (the key that signs users' links).
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,

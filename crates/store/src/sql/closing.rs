@@ -151,7 +151,7 @@ async fn pick_reviewer(
 }
 
 /// Opens a review for an appeal and hands the ticket to its reviewer.
-async fn open_review(
+pub(super) async fn open_review(
     conn: &mut AnyConnection,
     ticket: &Ticket,
     reason: &str,
@@ -1088,4 +1088,198 @@ impl SqlStore {
                 .and_then(|l| l.parse().ok()),
         })
     }
+}
+
+impl SqlStore {
+    /// Asks a sample (`percent` of them, chosen by `seed`) of the customers with a ticket closed
+    /// since `closed_since`, and not asked since `not_asked_since`, the NPS question.
+    pub(crate) async fn queue_nps_impl(
+        &self,
+        percent: u8,
+        closed_since: DateTime<chrono::Utc>,
+        not_asked_since: DateTime<chrono::Utc>,
+        seed: i64,
+        limit: u32,
+    ) -> Result<usize> {
+        let now_ms = to_ms(self.clock.now());
+        let mut tx = self.write.begin().await?;
+        // A multiplicative hash of the id, shifted by the round's seed: a different, even
+        // sample every round, reproducible for a given seed.
+        let rows = sqlx::query(
+            "SELECT u.id, (SELECT t.id FROM tickets t WHERE t.requester_id = u.id AND t.closed_at IS NOT NULL \
+             ORDER BY t.closed_at DESC LIMIT 1) FROM users u WHERE u.role = 'customer' AND u.active = 1 \
+             AND EXISTS (SELECT 1 FROM tickets t WHERE t.requester_id = u.id AND t.closed_at >= $1) \
+             AND NOT EXISTS (SELECT 1 FROM nps_surveys n WHERE n.user_id = u.id AND n.asked_at >= $2) \
+             AND (u.id * 7919 + $3) % 100 < $4 ORDER BY u.id LIMIT $5",
+        )
+        .bind(to_ms(closed_since))
+        .bind(to_ms(not_asked_since))
+        .bind(seed.rem_euclid(100))
+        .bind(i64::from(percent))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut asked = 0;
+        for r in rows {
+            let Some(ticket_id) = r.try_get::<Option<i64>, _>(1)? else {
+                continue;
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO nps_surveys (user_id, ticket_id, asked_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(r.try_get::<i64, _>(0)?)
+            .bind(ticket_id)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            queue(
+                &mut tx,
+                &self.closing,
+                ticket_id,
+                Event::Nps,
+                &json!({ "nps_id": id }),
+                false,
+                now_ms,
+            )
+            .await?;
+            asked += 1;
+        }
+        tx.commit().await?;
+        Ok(asked)
+    }
+
+    pub(crate) async fn nps_answered_impl(&self, id: i64) -> Result<bool> {
+        let answered: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT answered_at FROM nps_surveys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        answered
+            .map(|a| a.is_some())
+            .ok_or(StoreError::NotFound("survey"))
+    }
+
+    pub(crate) async fn answer_nps_impl(
+        &self,
+        id: i64,
+        score: u8,
+        comment: Option<String>,
+    ) -> Result<()> {
+        if score > 10 {
+            return Err(StoreError::invalid("score", "out_of_range", "give 0 to 10"));
+        }
+        let comment = clean("comment", comment.as_deref(), 2_000)?;
+        let done = sqlx::query(
+            "UPDATE nps_surveys SET score = $1, comment = $2, answered_at = $3 WHERE id = $4 AND answered_at IS NULL",
+        )
+        .bind(i64::from(score))
+        .bind(&comment)
+        .bind(to_ms(self.clock.now()))
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            self.nps_answered_impl(id).await?;
+            return Err(StoreError::Conflict(closedloop_domain::DomainError::new(
+                "score",
+                "already_answered",
+                "this question was answered already",
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn nps_report_impl(
+        &self,
+        since: DateTime<chrono::Utc>,
+    ) -> Result<crate::NpsReport> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), COUNT(answered_at), \
+             COALESCE(SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN score BETWEEN 7 AND 8 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END), 0) \
+             FROM nps_surveys WHERE asked_at >= $1",
+        )
+        .bind(to_ms(since))
+        .fetch_one(&self.read)
+        .await?;
+        let (answered, promoters, detractors): (i64, i64, i64) =
+            (r.try_get(1)?, r.try_get(2)?, r.try_get(4)?);
+        Ok(crate::NpsReport {
+            asked: r.try_get(0)?,
+            answered,
+            promoters,
+            passives: r.try_get(3)?,
+            detractors,
+            nps: (answered > 0)
+                .then(|| ((promoters - detractors) * 100 + answered / 2).div_euclid(answered)),
+        })
+    }
+
+    /// Takes the periodic job `key` for this instance when its last run is `every` old or
+    /// more: of several instances asking at once, one gets it.
+    pub(crate) async fn claim_run_impl(&self, key: &str, every: chrono::Duration) -> Result<bool> {
+        let now = to_ms(self.clock.now());
+        let last = self.setting_impl(key, "0").await?;
+        let Ok(last_ms) = last.parse::<i64>() else {
+            return Ok(false);
+        };
+        if now - last_ms < every.num_milliseconds() {
+            return Ok(false);
+        }
+        let done = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
+            .bind(now.to_string())
+            .bind(key)
+            .bind(&last)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// A user's reply to a result that asks for an appeal (see
+/// [`closedloop_domain::lifecycle::asks_for_appeal`]) opens one, inside the window; `false` when
+/// the reply stays a reply.
+pub(super) async fn appeal_by_reply(
+    conn: &mut AnyConnection,
+    store: &SqlStore,
+    ticket_id: i64,
+    actor: Option<i64>,
+    body: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    if !lifecycle::asks_for_appeal(body) {
+        return Ok(false);
+    }
+    let ticket = ticket_by_id(conn, ticket_id).await?;
+    let ctx = Context {
+        role: Role::Customer,
+        now: from_ms(now_ms),
+        resolved_at: ticket.resolved_at,
+        appeal_window: store.closing.appeal_window,
+    };
+    if lifecycle::next_status(ticket.status, Action::Appeal, &ctx).is_err() {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE tickets SET status = 'appeal', updated_at = $1, version = version + 1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    append_change(
+        conn,
+        ticket_id,
+        EntryKind::StatusChanged,
+        true,
+        actor,
+        None,
+        Some("status"),
+        Some(ticket.status.as_str()),
+        Some(Status::Appeal.as_str()),
+        now_ms,
+    )
+    .await?;
+    open_review(conn, &ticket, body.trim(), actor, Role::Supervisor, now_ms).await?;
+    super::sla::refresh(conn, store.dialect, &store.sla, ticket_id, from_ms(now_ms)).await?;
+    Ok(true)
 }

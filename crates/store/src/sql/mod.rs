@@ -691,6 +691,29 @@ impl crate::Store for SqlStore {
     async fn auto_close(&self, before: chrono::DateTime<chrono::Utc>, limit: u32) -> Result<usize> {
         self.auto_close_impl(before, limit).await
     }
+    async fn queue_nps(
+        &self,
+        percent: u8,
+        closed_since: chrono::DateTime<chrono::Utc>,
+        not_asked_since: chrono::DateTime<chrono::Utc>,
+        seed: i64,
+        limit: u32,
+    ) -> Result<usize> {
+        self.queue_nps_impl(percent, closed_since, not_asked_since, seed, limit)
+            .await
+    }
+    async fn nps_answered(&self, id: i64) -> Result<bool> {
+        self.nps_answered_impl(id).await
+    }
+    async fn answer_nps(&self, id: i64, score: u8, comment: Option<String>) -> Result<()> {
+        self.answer_nps_impl(id, score, comment).await
+    }
+    async fn nps_report(&self, since: chrono::DateTime<chrono::Utc>) -> Result<crate::NpsReport> {
+        self.nps_report_impl(since).await
+    }
+    async fn claim_run(&self, key: &str, every: chrono::Duration) -> Result<bool> {
+        self.claim_run_impl(key, every).await
+    }
     async fn preferences(&self, user_id: i64) -> Result<crate::Preferences> {
         self.preferences_impl(user_id).await
     }

@@ -485,6 +485,11 @@ impl SqlStore {
             now_ms,
         )
         .await?;
+        if matches!(status, Status::Resolved | Status::Closed)
+            && super::closing::appeal_by_reply(conn, self, ticket_id, actor, body, now_ms).await?
+        {
+            return Ok(id);
+        }
         if status == Status::WaitingOnUser {
             sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
                 .bind(now_ms)

@@ -493,19 +493,47 @@ pub async fn appeals_inside_the_window_are_reviewed_by_someone_not_involved(back
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The reviewer hands it higher: an administrator not involved reviews it and upholds.
     let r = app
         .post(
             &reviewer,
+            &format!("/api/v1/tickets/{number}/appeals/escalate"),
+            json!({"reason": "金额争议，需上级复核"}),
+        )
+        .await;
+    assert_eq!(r.str("status"), "appeal", "{}", r.body);
+    let appeals = app
+        .get(&agent, &format!("/api/v1/tickets/{number}/appeals"))
+        .await;
+    assert_eq!(appeals.body[0]["outcome"], "escalated", "{}", appeals.body);
+    assert_eq!(
+        appeals.body[1]["reviewer_name"], "Administrator",
+        "{}",
+        appeals.body
+    );
+    let r = app
+        .post(
+            &app.admin,
             &format!("/api/v1/tickets/{number}/transitions"),
             uphold,
         )
         .await;
     assert_eq!(r.str("status"), "closed", "{}", r.body);
-    let mails = sink.wait_for(3).await;
-    let outcome = text(&mails[2]);
+    let mails = sink.wait_for(5).await;
+    let escalated = text(&mails[2]);
+    assert!(
+        escalated.contains("escalated") && escalated.contains("上级复核"),
+        "{escalated}"
+    );
+    let outcome = text(&mails[3]);
     assert!(
         outcome.contains("upheld") && outcome.contains("复核无误"),
         "{outcome}"
+    );
+    assert!(
+        subject(&mails[4]).contains("评分"),
+        "{:?}",
+        subjects(&mails)
     );
 
     // Outside the window: refused with a clear message, nothing changes.
@@ -713,4 +741,281 @@ pub async fn unanswered_results_close_by_themselves_and_low_scores_reopen(backen
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+pub async fn answering_the_result_mail_with_an_appeal_opens_one(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(backend, &sink).await;
+    app.user("zhao.sup@example.cn", "supervisor", &["logistics"])
+        .await;
+    let customer = app.user("qian@example.cn", "customer", &[]).await;
+    let number = app
+        .create(
+            &customer,
+            json!({"channel": "web", "description": "快递显示已签收但我没收到。", "category": "logistics"}),
+        )
+        .await;
+    for step in ["accept", "start", "propose_solution", "resolve"] {
+        assert_eq!(
+            app.act(&app.admin, &number, step).await.status,
+            StatusCode::OK,
+            "{step}"
+        );
+    }
+    let mails = sink.wait_for(2).await;
+    let ours = header(&mails[1], "Message-ID")
+        .expect("id")
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let admin = bearer(&app.admin);
+    let subject_line = format!("Re: [{number}] 处理结果");
+    let in_reply_to = format!("In-Reply-To: <{ours}>\r\n");
+    let thanks = message(
+        "q1@example.cn",
+        "qian@example.cn",
+        &subject_line,
+        &in_reply_to,
+        "谢谢，我再等等。",
+    );
+    assert_eq!(
+        post_mail(&app, Some(&admin), thanks).await.str("outcome"),
+        "threaded"
+    );
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("status"), "resolved", "a thank-you stays a reply");
+    let appeal = message(
+        "q2@example.cn",
+        "qian@example.cn",
+        &subject_line,
+        &in_reply_to,
+        "申诉：快递员说放在了驿站，但驿站没有。",
+    );
+    assert_eq!(
+        post_mail(&app, Some(&admin), appeal).await.str("outcome"),
+        "threaded"
+    );
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("status"), "appeal");
+    let appeals = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/appeals"))
+        .await;
+    assert_eq!(
+        appeals.body[0]["reviewer_name"], "zhao.sup",
+        "{}",
+        appeals.body
+    );
+    assert!(
+        appeals.body[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("驿站")
+    );
+}
+
+/// An HTTP endpoint on loopback that answers 200 to every POST and keeps the bodies (with the
+/// Authorization header): the SMS provider of the tests.
+async fn sms_provider() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/send", listener.local_addr().expect("addr"));
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let k = kept.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let k = k.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = conn.into_split();
+                let mut r = BufReader::new(read);
+                let mut len = 0usize;
+                let mut auth = String::new();
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = l.split_once(':') {
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => len = value.trim().parse().unwrap_or(0),
+                            "authorization" => value.trim().clone_into(&mut auth),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; len];
+                if r.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                let mut v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                v["authorization"] = json!(auth);
+                if let Ok(mut k) = k.lock() {
+                    k.push(v);
+                }
+                let _ = write
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, kept)
+}
+
+pub async fn sms_goes_only_to_users_who_consented(backend: Backend) {
+    let (url, sent) = sms_provider().await;
+    let app = spawn_with(backend, move |c| {
+        c.closing.sms_url = Some(url);
+        c.closing.sms_token = Some(Secret::new("sms-secret"));
+        c.smtp.poll_ms = 20;
+    })
+    .await;
+    let yes = app.user("sms-yes@example.cn", "customer", &[]).await;
+    let no = app.user("sms-no@example.cn", "customer", &[]).await;
+    let prefs = json!({"email": true, "sms": true, "phone": "+86 138 0013 8000", "lang": "zh"});
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &yes,
+            "/api/v1/me/preferences",
+            Some(prefs),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let no_phone = json!({"email": true, "sms": true, "phone": null, "lang": null});
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &no,
+            "/api/v1/me/preferences",
+            Some(no_phone),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phone"))
+    );
+    let mine = app
+        .create(
+            &yes,
+            json!({"channel": "web", "description": "My order never arrived."}),
+        )
+        .await;
+    app.create(
+        &no,
+        json!({"channel": "web", "description": "我的订单没到。"}),
+    )
+    .await;
+    for _ in 0..200 {
+        if sent.lock().map(|v| !v.is_empty()).unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let got = sent.lock().map(|v| v.clone()).unwrap_or_default();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["to"], "+86 138 0013 8000");
+    assert_eq!(got[0]["authorization"], "Bearer sms-secret");
+    let text = got[0]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&mine) && text.contains("已收到"),
+        "the user chose Chinese: {text}"
+    );
+    // Without an SMTP server there is no e-mail; the portal still has the message.
+    let inbox = app.get(&yes, "/api/v1/messages").await;
+    assert_eq!(
+        inbox.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        inbox.body
+    );
+}
+
+pub async fn nps_is_asked_of_a_sample_and_reported(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(backend, &sink).await;
+    for i in 0..3 {
+        let c = app
+            .user(&format!("nps{i}@example.com"), "customer", &[])
+            .await;
+        let n = app
+            .create(
+                &c,
+                json!({"channel": "web", "description": format!("Question {i} about my invoice.")}),
+            )
+            .await;
+        for step in ["accept", "start", "propose_solution", "resolve", "close"] {
+            assert_eq!(
+                app.act(&app.admin, &n, step).await.status,
+                StatusCode::OK,
+                "{step}"
+            );
+        }
+    }
+    // Received, result, closed and survey for each.
+    let before = sink.wait_for(12).await.len();
+    assert_eq!(before, 12);
+    let agent = app
+        .user("nps.agent@example.com", "agent", &["payment"])
+        .await;
+    let r = app
+        .post(&agent, "/api/v1/surveys/nps", json!({"percent": 100}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post(&app.admin, "/api/v1/surveys/nps", json!({"percent": 100}))
+        .await;
+    assert_eq!(r.body["asked"], 3, "{}", r.body);
+    // Asked once per period: a second round finds nobody.
+    let r = app
+        .post(&app.admin, "/api/v1/surveys/nps", json!({"percent": 100}))
+        .await;
+    assert_eq!(r.body["asked"], 0, "{}", r.body);
+    let mails = sink.wait_for(before + 3).await;
+    let nps: Vec<&String> = mails[before..].iter().collect();
+    assert_eq!(nps.len(), 3);
+    assert!(text(nps[0]).contains("0 to 10"), "{}", text(nps[0]));
+    let token = link(nps[0]);
+    let page = app
+        .http
+        .get(format!("{}/r/{token}", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert!(
+        page.text()
+            .await
+            .unwrap_or_default()
+            .contains("Would you recommend us?")
+    );
+    let r = use_link(
+        &app,
+        &token,
+        json!({"action": "nps", "score": 10, "comment": "fast"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = use_link(&app, &token, json!({"action": "nps", "score": 3})).await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::CONFLICT, "already_answered")
+    );
+    let r = use_link(&app, &token, json!({"action": "confirm"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = use_link(&app, &link(nps[1]), json!({"action": "nps", "score": 4})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let report = app.get(&agent, "/api/v1/reports/nps?days=30").await;
+    assert_eq!(report.body["asked"], 3, "{}", report.body);
+    assert_eq!(report.body["answered"], 2);
+    assert_eq!(report.body["promoters"], 1);
+    assert_eq!(report.body["detractors"], 1);
+    assert_eq!(report.body["nps"], 0);
 }
