@@ -8,6 +8,7 @@
 //! two match. Nothing is kept on the server, so any instance sharing the database accepts a
 //! form another instance rendered.
 
+mod agent;
 mod follow;
 mod form;
 mod result;
@@ -43,6 +44,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login", get(staff::login_page).post(staff::login))
         .route("/logout", axum::routing::post(staff::logout))
         .route("/admin/mail", get(staff::mail_log))
+        .route("/agent", get(agent::inbox))
+        .route("/agent/tickets/{number}", get(agent::ticket))
+        .route(
+            "/agent/tickets/{number}/entries",
+            axum::routing::post(agent::add_entry),
+        )
+        .route(
+            "/agent/tickets/{number}/move",
+            axum::routing::post(agent::move_ticket),
+        )
+        .route(
+            "/agent/tickets/{number}/solutions",
+            axum::routing::post(agent::propose),
+        )
+        .route(
+            "/agent/tickets/{number}/solutions/{id}",
+            axum::routing::post(agent::decide),
+        )
         .route("/admin/mail/quarantine/{id}", get(staff::quarantined))
         .route(
             "/admin/mail/quarantine/{id}/retry",

@@ -23,7 +23,7 @@ use crate::rate_limit::{LoginAttempts, Throttled};
 
 /// The signed-in staff member and their session's CSRF token; otherwise where to go instead
 /// (the sign-in page, coming back here after).
-async fn staff(
+pub(super) async fn staff(
     state: &AppState,
     jar: &CookieJar,
     here: &str,
@@ -52,14 +52,14 @@ async fn staff(
 }
 
 /// The session's token, as a form field (compared in constant time).
-fn session_csrf_ok(expected: &str, sent: &str) -> bool {
+pub(super) fn session_csrf_ok(expected: &str, sent: &str) -> bool {
     let (a, b) = (expected.as_bytes(), sent.as_bytes());
     !a.is_empty()
         && a.len() == b.len()
         && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
@@ -75,7 +75,7 @@ fn local(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next
     } else {
-        "/admin/mail"
+        "/agent"
     }
 }
 
@@ -95,7 +95,7 @@ pub struct NextQuery {
 
 pub async fn login_page(jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
     let (jar, csrf) = csrf_token(jar);
-    let next = local(q.next.as_deref().unwrap_or("/admin/mail")).to_owned();
+    let next = local(q.next.as_deref().unwrap_or("/agent")).to_owned();
     let p = LoginPage {
         csrf,
         next,

@@ -43,6 +43,7 @@ on_every_backend!(
     sms_goes_only_to_users_who_consented,
     nps_is_asked_of_a_sample_and_reported,
     administrators_see_the_intake_log_and_retry_quarantine_in_the_browser,
+    the_agent_console_shows_only_what_its_viewer_may_see,
     health_reports_database,
     walk_ticket_through_every_status,
     created_ticket_reads_back_identically,

@@ -100,7 +100,8 @@ impl SqlStore {
         attach(&mut tx, ticket.id, &m.attachments, now).await?;
         if let Some(ack) = &m.acknowledge {
             let theirs = Some(m.message_id.as_str()).filter(|id| !id.starts_with("sha256:"));
-            queue_acknowledgement(&mut tx, ticket.id, &m.from, theirs, ack, now).await?;
+            queue_acknowledgement(&mut tx, self.dialect, ticket.id, &m.from, theirs, ack, now)
+                .await?;
         }
         if let Some((_, other, _)) = &named {
             // Named a ticket it may not join: say so to staff, show the sender nothing of it.

@@ -97,12 +97,22 @@ pub(super) async fn queue(
 /// queued.
 pub(super) async fn queue_acknowledgement(
     conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
     ticket_id: i64,
     address: &str,
     in_reply_to: Option<&str>,
     ack: &AckRequest,
     now: i64,
 ) -> Result<bool> {
+    if dialect == Dialect::Postgres {
+        // Count-then-insert must not interleave for one address, or concurrent mail from it
+        // could pass the limit; held to the end of the transaction. (SQLite writes one
+        // transaction at a time already.)
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS held")
+            .bind(address)
+            .execute(&mut *conn)
+            .await?;
+    }
     let recent: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM notices WHERE address = $1 AND event = 'received' AND created_at > $2",
     )

@@ -65,6 +65,28 @@ async fn use_link(app: &TestApp, token: &str, body: Value) -> crate::harness::Re
     crate::harness::Reply { status, body }
 }
 
+/// Waits until `n` e-mail notices of the ticket are recorded as sent (the sink has a message a
+/// moment before the sender records it; a reply must find our Message-ID on record).
+async fn wait_recorded(app: &TestApp, number: &str, n: usize) {
+    for _ in 0..200 {
+        let list = app
+            .get(&app.admin, &format!("/api/v1/tickets/{number}/notices"))
+            .await;
+        let sent = list
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|x| x["channel"] == "email" && !x["sent_at"].is_null())
+            .count();
+        if sent >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{number}: fewer than {n} mails recorded as sent");
+}
+
 /// A mail's subject, its RFC 2047 words decoded.
 fn subject(mail: &str) -> String {
     header(mail, "Subject")
@@ -207,6 +229,7 @@ pub async fn the_loop_closes_from_receipt_to_confirmation_with_exact_mails(backe
     assert!(result.contains("Content-Type: text/html; charset=utf-8"));
 
     // A reply to the result mail lands on the same ticket.
+    wait_recorded(&app, &number, 3).await;
     let ours = header(result, "Message-ID")
         .expect("id")
         .trim_matches(['<', '>'])
@@ -763,6 +786,7 @@ pub async fn answering_the_result_mail_with_an_appeal_opens_one(backend: Backend
         );
     }
     let mails = sink.wait_for(2).await;
+    wait_recorded(&app, &number, 2).await;
     let ours = header(&mails[1], "Message-ID")
         .expect("id")
         .trim_matches(['<', '>'])
@@ -1018,4 +1042,71 @@ pub async fn nps_is_asked_of_a_sample_and_reported(backend: Backend) {
     assert_eq!(report.body["promoters"], 1);
     assert_eq!(report.body["detractors"], 1);
     assert_eq!(report.body["nps"], 0);
+}
+
+pub async fn the_agent_console_shows_only_what_its_viewer_may_see(backend: Backend) {
+    use super::mail::StaffBrowser;
+    let app = spawn_with(backend, |_| {}).await;
+    app.user("pay.agent@example.cn", "agent", &["payment"])
+        .await;
+    app.user("ship.agent@example.cn", "agent", &["logistics"])
+        .await;
+    let customer = app.user("c@example.cn", "customer", &[]).await;
+    let number = app
+        .create(&customer, json!({"channel": "web", "title": "扣款 <b>两次</b>", "description": "同一个订单被扣款两次。", "category": "payment"}))
+        .await;
+    app.post(
+        &customer,
+        &format!("/api/v1/tickets/{number}/replies"),
+        json!({"body": "客户补充"}),
+    )
+    .await;
+    app.post(
+        &app.admin,
+        &format!("/api/v1/tickets/{number}/notes"),
+        json!({"body": "内部：疑似网关重复提交"}),
+    )
+    .await;
+
+    let (_, pay) = StaffBrowser::sign_in(&app, "pay.agent@example.cn", "password-123").await;
+    let (status, inbox) = pay.get(&app, "/agent").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(inbox.contains(&number), "{inbox}");
+    assert!(
+        inbox.contains("扣款 &#60;b&#62;两次&#60;/b&#62;") && !inbox.contains("<b>两次"),
+        "{inbox}"
+    );
+    let (status, page) = pay.get(&app, &format!("/agent/tickets/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("内部：疑似网关重复提交") && page.contains("entry internal"),
+        "notes are set apart"
+    );
+    assert!(
+        page.contains("value=\"accept\""),
+        "the agent is offered accept"
+    );
+
+    // Another department's agent: not in the inbox, and the page is "not found".
+    let (_, ship) = StaffBrowser::sign_in(&app, "ship.agent@example.cn", "password-123").await;
+    let (_, inbox) = ship.get(&app, "/agent?view=all").await;
+    assert!(!inbox.contains(&number));
+    assert_eq!(
+        ship.get(&app, &format!("/agent/tickets/{number}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // A move without the session's token is refused, and nothing moves.
+    assert_eq!(
+        pay.post(&app, &format!("/agent/tickets/{number}/move"), "wrong")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("status"), "received");
+    // Customers have no console.
+    let (status, _) = StaffBrowser::sign_in(&app, "c@example.cn", "password-123").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

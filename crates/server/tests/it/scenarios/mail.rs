@@ -667,13 +667,17 @@ pub async fn concurrent_deliveries_of_one_mail_file_it_once(backend: Backend) {
 }
 
 /// A browser session of a staff member, signed in through the login page.
-struct StaffBrowser {
+pub(crate) struct StaffBrowser {
     http: reqwest::Client,
     cookies: String,
 }
 
 impl StaffBrowser {
-    async fn sign_in(app: &TestApp, email: &str, password: &str) -> (StatusCode, StaffBrowser) {
+    pub(crate) async fn sign_in(
+        app: &TestApp,
+        email: &str,
+        password: &str,
+    ) -> (StatusCode, StaffBrowser) {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -722,7 +726,7 @@ impl StaffBrowser {
         (res.status(), StaffBrowser { http, cookies })
     }
 
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
         let res = self
             .http
             .get(format!("{}{path}", app.base))
@@ -733,7 +737,7 @@ impl StaffBrowser {
         (res.status(), res.text().await.unwrap_or_default())
     }
 
-    async fn post(&self, app: &TestApp, path: &str, csrf: &str) -> (StatusCode, String) {
+    pub(crate) async fn post(&self, app: &TestApp, path: &str, csrf: &str) -> (StatusCode, String) {
         let res = self
             .http
             .post(format!("{}{path}", app.base))

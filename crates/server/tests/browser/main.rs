@@ -1,0 +1,143 @@
+//! Browser tests: the real server on a random port, Debian's headless Chromium driven through
+//! WebDriver. Built with `--features browser-tests` (`.ci/run` installs Chromium and runs them);
+//! screenshots of the pages go to `target/screenshots/`.
+
+// A failed expectation is how a test reports; panicking is the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+#[allow(
+    dead_code,
+    reason = "the behavioural suite's harness; these tests use part of it"
+)]
+#[path = "../it/harness.rs"]
+mod harness;
+mod webdriver;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use harness::{Backend, spawn_with};
+use webdriver::Browser;
+
+async fn sign_in(b: &Browser, base: &str, email: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("#email", email).await;
+    b.type_into("#password", "password-123").await;
+    b.click("button[type=submit]").await;
+    for _ in 0..50 {
+        if b.url().await.contains("/agent") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not signed in: {}", b.url().await);
+}
+
+/// The link (`/r/...`) in the newest portal message of an event.
+async fn message_link(app: &harness::TestApp, token: &str, event: &str) -> String {
+    for _ in 0..100 {
+        let m = app.get(token, "/api/v1/messages").await;
+        if let Some(body) = m
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["event"] == event)
+            .and_then(|x| x["body"].as_str())
+            && let Some(at) = body.find("/r/")
+        {
+            let token: String = body[at + 3..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            return format!("{}/r/{token}", app.base);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {event} message");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_confirms() {
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.smtp.poll_ms = 20;
+    })
+    .await;
+    app.user("li.agent@example.cn", "agent", &["payment"]).await;
+    app.user("wang.sup@example.cn", "supervisor", &["payment"])
+        .await;
+    let customer = app.user("zhang@example.cn", "customer", &[]).await;
+    let xss = "<img src=x onerror=alert(1)>扣款两次";
+    let number = app
+        .create(&customer, json!({"channel": "web", "title": xss, "description": "同一个订单被扣款两次，请退款。", "category": "payment"}))
+        .await;
+
+    // The agent signs in and finds the new ticket in the inbox; its title is text, not markup.
+    let b = Browser::start().await;
+    sign_in(&b, &app.base, "li.agent@example.cn").await;
+    let row = b.text("#tickets").await;
+    assert!(row.contains(&number), "{row}");
+    assert_eq!(b.text("#tickets td.title").await, xss);
+    assert!(
+        b.all("#tickets img").await.is_empty(),
+        "the title became an image"
+    );
+    b.screenshot("inbox").await;
+
+    // The workspace: accept, start, reply, propose a refund (it waits for approval).
+    b.click(&format!("a[href='/agent/tickets/{number}']")).await;
+    assert_eq!(b.text("#number").await, number);
+    b.click("button[value=accept]").await;
+    b.wait_text("#status", "accepted").await;
+    b.click("button[value=start]").await;
+    b.wait_text("#status", "in_progress").await;
+    b.type_into("#body", "我们正在核对银行流水。").await;
+    b.click("button[value=reply]").await;
+    b.wait_text("#timeline", "我们正在核对银行流水。").await;
+    b.click("#kind option[value=compensation]").await;
+    b.type_into("#summary", "重复扣款的 128.00 元原路退回。")
+        .await;
+    b.click("#compensation_kind option[value=partial_refund]")
+        .await;
+    b.type_into("#amount", "12800").await;
+    b.click("form[action$='/solutions'] button[type=submit]")
+        .await;
+    b.wait_text(".flash", "waits for approval").await;
+    assert_eq!(b.text("#status").await, "solution_proposed");
+    b.screenshot("ticket").await;
+    // An agent cannot approve.
+    assert!(b.all("button[value=approve]").await.is_empty());
+    b.click("nav button[type=submit]").await;
+    b.wait_text("h1", "Staff sign-in").await;
+
+    // The supervisor approves: the ticket is resolved and the customer told.
+    sign_in(&b, &app.base, "wang.sup@example.cn").await;
+    b.goto(&format!("{}/agent/tickets/{number}", app.base))
+        .await;
+    b.click("button[value=approve]").await;
+    b.wait_text("#status", "resolved").await;
+    b.screenshot("approved").await;
+
+    // The customer confirms through the link in their message, then answers the survey.
+    let result = message_link(&app, &customer, "result").await;
+    b.goto(&result).await;
+    b.wait_text("body", "重复扣款的 128.00 元原路退回。").await;
+    b.screenshot("result-link").await;
+    b.click("input[value=confirm] ~ button").await;
+    b.wait_text("body", "closed").await;
+    let survey = message_link(&app, &customer, "survey").await;
+    b.goto(&survey).await;
+    b.click("input[name=stars][value='5']").await;
+    b.type_into("#comment", "处理得很快").await;
+    b.click("input[value=survey] ~ fieldset ~ button").await;
+    b.wait_text("body", "Thank you").await;
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}/survey"))
+        .await;
+    assert_eq!(t.status, StatusCode::OK);
+    assert_eq!(t.body["stars"], 5, "{}", t.body);
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+        .await;
+    assert_eq!(t.str("status"), "closed");
+}
