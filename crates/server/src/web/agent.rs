@@ -14,13 +14,12 @@ use closedloop_domain::lifecycle::{Allowed, RULES};
 use closedloop_domain::solution::{Approval, Compensation, SolutionKind};
 use closedloop_domain::{Action, Role, Status, TicketNumber};
 use closedloop_store::{
-    Cursor, EntryKind, NewSolution, Principal, StoreError, TicketFilter, TimelineEntry,
-    TransitionRequest,
+    Cursor, EntryKind, NewSolution, Principal, TicketFilter, TimelineEntry, TransitionRequest,
 };
 use serde::Deserialize;
 
 use super::staff::{session_csrf_ok, staff, urlencode};
-use super::{forbidden, not_found, page};
+use super::{forbidden, not_found, page, refused, visible_ticket, when};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -54,11 +53,6 @@ pub struct InboxQuery {
     view: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
-}
-
-fn store_error(e: StoreError) -> Response {
-    let api = ApiError::from(e);
-    (api.status, api.message).into_response()
 }
 
 pub async fn inbox(
@@ -109,7 +103,7 @@ pub async fn inbox(
     };
     let page_of = match state.store.list_tickets(&who, &filter).await {
         Ok(p) => p,
-        Err(e) => return store_error(e),
+        Err(e) => return refused(e),
     };
     let now = state.clock.now();
     let rows = page_of
@@ -129,9 +123,7 @@ pub async fn inbox(
                 priority: t.priority.as_str().to_owned(),
                 department: t.department.unwrap_or_default(),
                 assignee: t.assignee_name.unwrap_or_default(),
-                due: due
-                    .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default(),
+                due: due.map(when).unwrap_or_default(),
                 due_class,
             }
         })
@@ -175,7 +167,7 @@ fn entry_view(e: TimelineEntry) -> EntryView {
         e.body
     };
     EntryView {
-        at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        at: when(e.created_at),
         kind: e.kind.as_str().to_owned(),
         public: e.public,
         actor: e.actor_name,
@@ -269,22 +261,18 @@ async fn ticket_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let t = match state.store.get_ticket(&who, number).await {
+    let t = match visible_ticket(state, &who, number).await {
         Ok(t) => t,
-        Err(StoreError::NotFound(_)) => return not_found(),
-        Err(e) => return store_error(e),
+        Err(res) => return res,
     };
     let (timeline, solutions) = match (
         state.store.timeline(&who, number).await,
         state.store.solutions(&who, number).await,
     ) {
         (Ok(tl), Ok(s)) => (tl, s),
-        (Err(e), _) | (_, Err(e)) => return store_error(e),
+        (Err(e), _) | (_, Err(e)) => return refused(e),
     };
-    let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| {
-        d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_else(|| "—".into())
-    };
+    let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(when).unwrap_or_else(|| "—".into());
     let p = TicketPage {
         admin: who.role == Role::Admin,
         name: who.name.clone(),

@@ -73,7 +73,7 @@ fn view(e: TimelineEntry) -> EntryView {
         )
     });
     EntryView {
-        at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        at: super::when(e.created_at),
         kind: kind_label(e.kind),
         actor: e.actor_name,
         body: e.body,

@@ -11,6 +11,7 @@
 mod agent;
 mod follow;
 mod form;
+mod portal;
 mod result;
 mod staff;
 
@@ -44,6 +45,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login", get(staff::login_page).post(staff::login))
         .route("/logout", axum::routing::post(staff::logout))
         .route("/admin/mail", get(staff::mail_log))
+        .route("/portal", get(portal::home))
+        .route(
+            "/portal/tickets/{number}",
+            get(portal::ticket).post(portal::act),
+        )
         .route("/agent", get(agent::inbox))
         .route("/agent/tickets/{number}", get(agent::ticket))
         .route(
@@ -203,6 +209,30 @@ struct Notice<'a> {
 
 fn notice(status: StatusCode, heading: &str, message: &str) -> Response {
     page(status, &Notice { heading, message })
+}
+
+/// A store error on a page: its status and message, as the API would answer.
+fn refused(e: closedloop_store::StoreError) -> Response {
+    let e = crate::error::ApiError::from(e);
+    (e.status, e.message).into_response()
+}
+
+/// A ticket within the viewer's scope; anything else is the "not found" page.
+async fn visible_ticket(
+    state: &AppState,
+    who: &closedloop_store::Principal,
+    number: &closedloop_domain::TicketNumber,
+) -> Result<closedloop_store::Ticket, Response> {
+    match state.store.get_ticket(who, number).await {
+        Ok(t) => Ok(t),
+        Err(closedloop_store::StoreError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(refused(e)),
+    }
+}
+
+/// A moment as pages show it.
+fn when(d: chrono::DateTime<chrono::Utc>) -> String {
+    d.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn not_found() -> Response {

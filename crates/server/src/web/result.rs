@@ -115,9 +115,7 @@ fn render(
             && matches!(ticket.status, Status::Resolved | Status::Closed)
             && appeal_until.is_some_and(|u| now <= u),
         can_survey: !survey && ticket.resolved_at.or(ticket.closed_at).is_some(),
-        appeal_until: appeal_until
-            .map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default(),
+        appeal_until: appeal_until.map(super::when).unwrap_or_default(),
     };
     page(status, &p)
 }

@@ -1,5 +1,5 @@
-//! Staff pages: signing in and out with the session of the API (same cookie, same CSRF token),
-//! and the administrators' view of mail intake — the log with every message's outcome, the
+//! Signing in and out (staff and customers) with the session of the API (same cookie, same CSRF
+//! token), and the administrators' view of mail intake — the log with every message's outcome, the
 //! quarantine with each message's reason, its raw bytes and a retry.
 
 use askama::Template;
@@ -28,6 +28,24 @@ pub(super) async fn staff(
     jar: &CookieJar,
     here: &str,
 ) -> Result<(Principal, String), Response> {
+    signed_in(state, jar, here, true).await
+}
+
+/// The signed-in customer, for the portal.
+pub(super) async fn customer(
+    state: &AppState,
+    jar: &CookieJar,
+    here: &str,
+) -> Result<(Principal, String), Response> {
+    signed_in(state, jar, here, false).await
+}
+
+async fn signed_in(
+    state: &AppState,
+    jar: &CookieJar,
+    here: &str,
+    staff: bool,
+) -> Result<(Principal, String), Response> {
     let to_login = || Redirect::to(&format!("/login?next={}", urlencode(here))).into_response();
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Err(to_login());
@@ -37,11 +55,16 @@ pub(super) async fn staff(
         .principal_by_session(&auth::digest(cookie.value()))
         .await
     {
-        Ok(Some((p, csrf))) if p.role.is_staff() => Ok((p, csrf)),
-        Ok(Some(_)) => Err(notice(
+        Ok(Some((p, csrf))) if p.role.is_staff() == staff => Ok((p, csrf)),
+        Ok(Some(_)) if staff => Err(notice(
             StatusCode::FORBIDDEN,
             "仅限工作人员 / Staff only",
             "这个页面只对工作人员开放。/ This page is for staff.",
+        )),
+        Ok(Some(_)) => Err(notice(
+            StatusCode::FORBIDDEN,
+            "客户专区 / For customers",
+            "工作人员请使用工作台。/ Staff work in the console at /agent.",
         )),
         Ok(None) => Err(to_login()),
         Err(error) => {
@@ -70,12 +93,15 @@ pub(super) fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Only a path of ours: never another site (`//evil.example`) after signing in.
-fn local(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+/// Where to go after signing in: a path of ours (never another site, `//evil.example`) that
+/// fits the role — the console for staff, the portal for customers.
+fn local(next: &str, staff: bool) -> &str {
+    let home = if staff { "/agent" } else { "/portal" };
+    let ours = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
+    if ours && next.starts_with("/portal") != staff {
         next
     } else {
-        "/agent"
+        home
     }
 }
 
@@ -95,7 +121,7 @@ pub struct NextQuery {
 
 pub async fn login_page(jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
     let (jar, csrf) = csrf_token(jar);
-    let next = local(q.next.as_deref().unwrap_or("/agent")).to_owned();
+    let next = q.next.unwrap_or_default();
     let p = LoginPage {
         csrf,
         next,
@@ -130,11 +156,11 @@ pub async fn login(
         return forbidden();
     }
     let user = match check_credentials(&state, &form.email, form.password).await {
-        Ok(Some(u)) if u.role.is_staff() => u,
-        Ok(_) => {
+        Ok(Some(u)) => u,
+        Ok(None) => {
             let p = LoginPage {
                 csrf: form.csrf,
-                next: local(&form.next).to_owned(),
+                next: form.next,
                 email: form.email,
                 error: Some("邮箱或密码错误 / Wrong email or password".into()),
             };
@@ -143,7 +169,10 @@ pub async fn login(
         Err(e) => return (e.status, e.message).into_response(),
     };
     match start_session(&state, user.id).await {
-        Ok((cookie, _)) => (jar.add(cookie), Redirect::to(local(&form.next))).into_response(),
+        Ok((cookie, _)) => {
+            let to = local(&form.next, user.role.is_staff());
+            (jar.add(cookie), Redirect::to(to)).into_response()
+        }
         Err(e) => (e.status, e.message).into_response(),
     }
 }

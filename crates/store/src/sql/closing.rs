@@ -672,7 +672,8 @@ impl SqlStore {
             } else {
                 Action::Rework
             },
-            reason: note,
+            // The note stays with the staff-only approval entry: the user sees the result.
+            reason: None,
             duplicate_of: None,
             checklist: Vec::new(),
         };

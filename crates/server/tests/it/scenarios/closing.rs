@@ -1106,7 +1106,35 @@ pub async fn the_agent_console_shows_only_what_its_viewer_may_see(backend: Backe
         .get(&app.admin, &format!("/api/v1/tickets/{number}"))
         .await;
     assert_eq!(t.str("status"), "received");
-    // Customers have no console.
-    let (status, _) = StaffBrowser::sign_in(&app, "c@example.cn", "password-123").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Customers have no console; they sign in to the portal, which shows their own ticket
+    // without its internal notes, and take their part there.
+    let (status, customer) = StaffBrowser::sign_in(&app, "c@example.cn", "password-123").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(customer.get(&app, "/agent").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(pay.get(&app, "/portal").await.0, StatusCode::FORBIDDEN);
+    let (status, home) = customer.get(&app, "/portal").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains(&number), "{home}");
+    let (_, page) = customer
+        .get(&app, &format!("/portal/tickets/{number}"))
+        .await;
+    assert!(page.contains("客户补充"));
+    assert!(
+        !page.contains("疑似网关重复提交"),
+        "internal notes stay internal"
+    );
+    let other = app.user("d@example.cn", "customer", &[]).await;
+    let theirs = app
+        .create(
+            &other,
+            json!({"channel": "web", "description": "别人的工单。"}),
+        )
+        .await;
+    assert_eq!(
+        customer
+            .get(&app, &format!("/portal/tickets/{theirs}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -48,7 +48,12 @@ async fn widget(
 }
 
 pub async fn widget_posts_only_from_the_sites_origins(backend: Backend) {
-    let app = spawn_with(backend, |c| c.rate_limit.widget_burst = 3).await;
+    // One token a minute: no refill while the test runs, however slow the machine.
+    let app = spawn_with(backend, |c| {
+        c.rate_limit.widget_burst = 3;
+        c.rate_limit.widget_per_minute = 1;
+    })
+    .await;
     let agent = app
         .user("widget-agent@shop.test", "agent", &["tech_support"])
         .await;
