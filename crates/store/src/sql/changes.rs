@@ -7,7 +7,7 @@ use closedloop_domain::{Action, Role, Status, TicketNumber};
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, ENTRY_SELECT};
-use super::tickets::{append, append_change, load_scoped, ticket_by_id};
+use super::tickets::{append, append_change, load_scoped, record_move, ticket_by_id};
 use super::{Arg, Sql, SqlStore, department_id};
 use crate::model::{from_ms, to_ms};
 use crate::{
@@ -395,20 +395,8 @@ impl SqlStore {
         }
         // The user answering a request for information resumes the work (and, later, its clocks).
         if actor.role == Role::Customer && t.status == Status::WaitingOnUser {
-            sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2").bind(now_ms).bind(t.id).execute(&mut *tx).await?;
-            append_change(
-                &mut tx,
-                t.id,
-                EntryKind::StatusChanged,
-                true,
-                Some(actor.user_id),
-                None,
-                Some("status"),
-                Some(Status::WaitingOnUser.as_str()),
-                Some(Status::InProgress.as_str()),
-                now_ms,
-            )
-            .await?;
+            let resumed = (Status::WaitingOnUser, Status::InProgress);
+            record_move(&mut tx, t.id, resumed, Some(actor.user_id), None, now_ms).await?;
         }
         let row = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
             .bind(id)

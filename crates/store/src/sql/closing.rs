@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use super::notices::queue;
-use super::tickets::{append, append_change, load_scoped, ticket_by_id};
+use super::tickets::{append, append_change, load_scoped, record_move, ticket_by_id};
 use super::{SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
@@ -539,27 +539,8 @@ impl SqlStore {
         .bind(reasons.join("\n"))
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE tickets SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-        )
-        .bind(to.as_str())
-        .bind(now_ms)
-        .bind(t.id)
-        .execute(&mut *tx)
-        .await?;
-        append_change(
-            &mut tx,
-            t.id,
-            EntryKind::StatusChanged,
-            true,
-            Some(actor.user_id),
-            None,
-            Some("status"),
-            Some(t.status.as_str()),
-            Some(to.as_str()),
-            now_ms,
-        )
-        .await?;
+        let moved = (t.status, to);
+        record_move(&mut tx, t.id, moved, Some(actor.user_id), None, now_ms).await?;
         let note = if reasons.is_empty() {
             summary.clone()
         } else {
@@ -917,27 +898,14 @@ impl SqlStore {
             .is_some_and(|below| stars < below);
         if unhappy && matches!(t.status, Status::Resolved | Status::Closed) {
             // An unsatisfied answer reopens handling, whatever the customer could do themselves.
-            sqlx::query(
-                "UPDATE tickets SET status = 'reopened', resolved_at = NULL, closed_at = NULL, updated_at = $1, \
-                 version = version + 1 WHERE id = $2",
-            )
-            .bind(now_ms)
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?;
-            append_change(
-                &mut tx,
-                t.id,
-                EntryKind::StatusChanged,
-                true,
-                None,
-                Some(&format!("Reopened: the user rated the handling {stars}/5.")),
-                Some("status"),
-                Some(t.status.as_str()),
-                Some(Status::Reopened.as_str()),
-                now_ms,
-            )
-            .await?;
+            let note = format!("Reopened: the user rated the handling {stars}/5.");
+            let moved = (t.status, Status::Reopened);
+            record_move(&mut tx, t.id, moved, None, Some(&note), now_ms).await?;
+            // Reopening clears the outcome, as a reopen move does.
+            sqlx::query("UPDATE tickets SET resolved_at = NULL, closed_at = NULL WHERE id = $1")
+                .bind(t.id)
+                .execute(&mut *tx)
+                .await?;
             super::sla::refresh(&mut tx, self.dialect, &self.sla, t.id, now).await?;
         }
         let ticket = ticket_by_id(&mut tx, t.id).await?;
@@ -1262,24 +1230,8 @@ pub(super) async fn appeal_by_reply(
     if lifecycle::next_status(ticket.status, Action::Appeal, &ctx).is_err() {
         return Ok(false);
     }
-    sqlx::query("UPDATE tickets SET status = 'appeal', updated_at = $1, version = version + 1 WHERE id = $2")
-        .bind(now_ms)
-        .bind(ticket_id)
-        .execute(&mut *conn)
-        .await?;
-    append_change(
-        conn,
-        ticket_id,
-        EntryKind::StatusChanged,
-        true,
-        actor,
-        None,
-        Some("status"),
-        Some(ticket.status.as_str()),
-        Some(Status::Appeal.as_str()),
-        now_ms,
-    )
-    .await?;
+    let moved = (ticket.status, Status::Appeal);
+    record_move(conn, ticket_id, moved, actor, None, now_ms).await?;
     open_review(conn, &ticket, body.trim(), actor, Role::Supervisor, now_ms).await?;
     super::sla::refresh(conn, store.dialect, &store.sla, ticket_id, from_ms(now_ms)).await?;
     Ok(true)

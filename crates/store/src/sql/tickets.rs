@@ -427,6 +427,40 @@ pub(crate) async fn append(
     .await
 }
 
+/// A move the rules already allowed: the new status on the row and its public
+/// `status_changed` entry (`body` is the reason the user sees).
+pub(crate) async fn record_move(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    (from, to): (Status, Status),
+    actor: Option<i64>,
+    body: Option<&str>,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(to.as_str())
+    .bind(now_ms)
+    .bind(ticket_id)
+    .execute(&mut *conn)
+    .await?;
+    append_change(
+        conn,
+        ticket_id,
+        EntryKind::StatusChanged,
+        true,
+        actor,
+        body,
+        Some("status"),
+        Some(from.as_str()),
+        Some(to.as_str()),
+        now_ms,
+    )
+    .await?;
+    Ok(())
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "one column each; a struct would only rename them"
@@ -491,24 +525,8 @@ impl SqlStore {
             return Ok(id);
         }
         if status == Status::WaitingOnUser {
-            sqlx::query("UPDATE tickets SET status = 'in_progress', updated_at = $1, version = version + 1 WHERE id = $2")
-                .bind(now_ms)
-                .bind(ticket_id)
-                .execute(&mut *conn)
-                .await?;
-            append_change(
-                conn,
-                ticket_id,
-                EntryKind::StatusChanged,
-                true,
-                actor,
-                None,
-                Some("status"),
-                Some(Status::WaitingOnUser.as_str()),
-                Some(Status::InProgress.as_str()),
-                now_ms,
-            )
-            .await?;
+            let resumed = (Status::WaitingOnUser, Status::InProgress);
+            record_move(conn, ticket_id, resumed, actor, None, now_ms).await?;
             // The clocks paused while waiting run again.
             super::sla::refresh(conn, self.dialect, &self.sla, ticket_id, from_ms(now_ms)).await?;
         } else {
