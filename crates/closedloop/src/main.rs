@@ -515,6 +515,8 @@ async fn sla(store: &SqlStore, cmd: SlaCommand) -> CliResult {
                 name: "closedloop sla backlog".into(),
                 role: Role::Admin,
                 departments: Vec::new(),
+                lang: None,
+                time_zone: None,
             };
             let before = chrono::Utc::now() - chrono::Duration::days(i64::from(stuck_days));
             println!(

@@ -237,6 +237,17 @@ pub fn next_status(from: Status, action: Action, ctx: &Context) -> Result<Status
     Ok(rule.to)
 }
 
+/// The move that takes a ticket from one status straight to another (a drag on the board),
+/// among those that need nothing more than a reason: proposing a solution needs its content and
+/// marking a duplicate its master, so those are never inferred.
+pub fn action_between(from: Status, to: Status) -> Option<Action> {
+    RULES
+        .iter()
+        .filter(|r| !matches!(r.action, Action::ProposeSolution | Action::MarkDuplicate))
+        .find(|r| r.to == to && r.from.contains(&from))
+        .map(|r| r.action)
+}
+
 /// Does a user's reply to a result ask for an appeal? Its first words say so ("申诉", "申訴",
 /// "复议", "復議", "appeal"), so that answering the result mail is a way to appeal (MISSION §5)
 /// while an ordinary "thank you" stays a reply.
@@ -290,6 +301,31 @@ impl From<TransitionError> for DomainError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_drag_between_columns_maps_to_the_one_move_between_them() {
+        assert_eq!(
+            action_between(Status::Received, Status::Accepted),
+            Some(Action::Accept)
+        );
+        assert_eq!(
+            action_between(Status::Accepted, Status::InProgress),
+            Some(Action::Start)
+        );
+        assert_eq!(
+            action_between(Status::WaitingOnUser, Status::InProgress),
+            Some(Action::Resume)
+        );
+        // No move skips acceptance; solutions and duplicates need their own forms.
+        assert_eq!(action_between(Status::Received, Status::Resolved), None);
+        assert_eq!(
+            action_between(Status::InProgress, Status::SolutionProposed),
+            None
+        );
+        assert_eq!(action_between(Status::InProgress, Status::Duplicate), None);
+        assert_eq!(action_between(Status::Closed, Status::Closed), None);
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -91,6 +91,8 @@ pub struct Config {
     pub closing: LoopConfig,
     /// A mailbox whose messages become tickets, fetched over IMAP.
     pub imap: ImapConfig,
+    /// The IANA time zone pages show dates in for users who chose none.
+    pub time_zone: String,
 }
 
 /// The mailbox the IMAP poller reads. Without a server nothing is polled.
@@ -293,6 +295,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             closing: LoopConfig::default(),
             imap: ImapConfig::default(),
+            time_zone: "Asia/Shanghai".into(),
         }
     }
 }
@@ -353,6 +356,7 @@ const ENV_KEYS: &[&str] = &[
     "imap.password",
     "imap.mailbox",
     "imap.poll_ms",
+    "time_zone",
 ];
 
 #[derive(Debug, Error)]
@@ -478,6 +482,12 @@ impl Config {
                     "must start with sqlite:, postgres:// or postgresql://",
                 );
             }
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return bad(
+                "time_zone",
+                "must be an IANA time zone such as Asia/Shanghai or Europe/London",
+            );
         }
         if self.max_connections == 0 || self.max_connections > 1000 {
             return bad("max_connections", "must be between 1 and 1000");

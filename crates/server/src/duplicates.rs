@@ -183,6 +183,23 @@ impl Duplicates {
         }
     }
 
+    /// Ids of indexed open tickets whose text resembles `description` (MinHash estimate at
+    /// least the candidate floor), best first: the workspace's duplicate candidates.
+    pub fn similar_open(&self, engine: &Triage, description: &str, k: usize) -> Vec<i64> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let Ok(index) = self.index.read() else {
+            return Vec::new();
+        };
+        index
+            .query(engine.nlp(), description, k)
+            .into_iter()
+            .filter(|c| c.similarity >= MIN_SIMILARITY)
+            .filter_map(|c| i64::try_from(c.id).ok())
+            .collect()
+    }
+
     /// Drops what this instance remembers of a ticket's text and state (it changed status or
     /// text); the index itself re-checks openness when a candidate is read again.
     pub fn forget(&self, id: i64) {

@@ -213,6 +213,9 @@ pub struct Preferences {
     pub phone: Option<String>,
     /// `zh` or `en`; unset: the language the user writes in.
     pub lang: Option<Lang>,
+    /// IANA name (`Asia/Shanghai`) pages show dates in; unset: the installation's default.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// A satisfaction answer.

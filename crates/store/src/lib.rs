@@ -5,6 +5,7 @@
 //! migrations) go through [`sql::Dialect`]. Sharing the text means both backends have the same
 //! behaviour by construction, and the one behavioural suite proves it on both.
 
+pub mod canned;
 mod clock;
 pub mod closing;
 mod error;
@@ -15,6 +16,7 @@ pub mod web;
 pub mod webhook;
 pub mod widget;
 
+pub use canned::*;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use closing::*;
 pub use error::{Result, StoreError};
@@ -40,6 +42,11 @@ pub trait Store: Send + Sync + 'static {
     // --- people and organisation ---
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Active staff only.
+    async fn list_staff(&self) -> Result<Vec<User>>;
+    /// Activates or deactivates an account; a deactivated user's sessions and tokens stop
+    /// resolving at once, and their history stays.
+    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<User>;
     /// Active administrators; the first one is made at start when there is none.
     async fn count_admins(&self) -> Result<i64>;
     /// The user and their password hash, for logging in.
@@ -94,12 +101,14 @@ pub trait Store: Send + Sync + 'static {
         number: &TicketNumber,
         request: TransitionRequest,
     ) -> Result<Ticket>;
+    /// A reply or note; a reply may bring files (already stored), recorded as evidence.
     async fn add_entry(
         &self,
         actor: &Principal,
         number: &TicketNumber,
         public: bool,
         body: &str,
+        files: &[NewAttachment],
     ) -> Result<TimelineEntry>;
 
     // --- SLA clocks ---
@@ -296,6 +305,16 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_run(&self, key: &str, every: chrono::Duration) -> Result<bool>;
     async fn preferences(&self, user_id: i64) -> Result<Preferences>;
     async fn set_preferences(&self, user_id: i64, preferences: &Preferences) -> Result<()>;
+
+    // --- canned responses ---
+    /// Those the actor may use: shared ones and their departments' (admins: all).
+    async fn canned_responses(&self, actor: &Principal) -> Result<Vec<CannedResponse>>;
+    async fn add_canned_response(
+        &self,
+        actor: &Principal,
+        new: NewCannedResponse,
+    ) -> Result<CannedResponse>;
+    async fn delete_canned_response(&self, actor: &Principal, id: i64) -> Result<()>;
 
     // --- feedback widget ---
     /// Adds a site; `site_key` is made by the caller (random, public).

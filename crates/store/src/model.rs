@@ -17,6 +17,10 @@ pub struct Principal {
     pub role: Role,
     /// Ids of the departments a staff member belongs to.
     pub departments: Vec<i64>,
+    /// The language pages are shown in, when the user chose one.
+    pub lang: Option<closedloop_domain::notice::Lang>,
+    /// The IANA time zone dates are shown in, when the user chose one.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -259,6 +263,22 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    pub const ALL: &'static [EntryKind] = &[
+        EntryKind::Created,
+        EntryKind::Reply,
+        EntryKind::Note,
+        EntryKind::StatusChanged,
+        EntryKind::Assigned,
+        EntryKind::FieldChanged,
+        EntryKind::Routed,
+        EntryKind::Triaged,
+        EntryKind::Sla,
+        EntryKind::Solution,
+        EntryKind::Approval,
+        EntryKind::Appeal,
+        EntryKind::Survey,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Created => "created",
@@ -329,6 +349,12 @@ pub struct TicketFilter {
     pub q: Option<String>,
     /// The cluster of duplicates of this ticket.
     pub duplicate_of: Option<TicketNumber>,
+    /// Tickets of one requester (their history).
+    pub requester_id: Option<i64>,
+    /// Tickets with a response or resolution deadline before this moment (overdue, due soon).
+    pub due_before: Option<DateTime<Utc>>,
+    /// Earliest deadline first (tickets without one last); one page, the cursor is not used.
+    pub by_due: bool,
     pub cursor: Option<Cursor>,
     pub limit: u32,
 }

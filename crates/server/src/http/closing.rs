@@ -273,16 +273,16 @@ pub async fn set_preferences(
 
 #[derive(Serialize, ToSchema)]
 pub struct TemplateView {
-    event: Event,
-    lang: Lang,
-    channel: NoticeChannel,
-    subject: String,
-    body: String,
+    pub(crate) event: Event,
+    pub(crate) lang: Lang,
+    pub(crate) channel: NoticeChannel,
+    pub(crate) subject: String,
+    pub(crate) body: String,
     /// Changed by an administrator (otherwise built in).
-    custom: bool,
+    pub(crate) custom: bool,
     /// Variables it must use, and may use.
-    required: Vec<&'static str>,
-    offered: Vec<&'static str>,
+    pub(crate) required: Vec<&'static str>,
+    pub(crate) offered: Vec<&'static str>,
 }
 
 /// Every template in force (e-mail and in-app share the e-mail one), built-in or changed.
@@ -294,6 +294,12 @@ pub async fn list_templates(
     actor: Actor,
 ) -> ApiResult<Json<Vec<TemplateView>>> {
     require_admin(&actor)?;
+    let out = templates_in_force(&state).await?;
+    Ok(Json(out))
+}
+
+/// Every template in force: the administrators' versions where there are, else built in.
+pub(crate) async fn templates_in_force(state: &AppState) -> ApiResult<Vec<TemplateView>> {
     let custom = state.store.templates().await?;
     let mut out = Vec::new();
     for &event in Event::ALL {
@@ -324,10 +330,14 @@ pub async fn list_templates(
             }
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
-fn template_key(event: &str, lang: &str, channel: &str) -> ApiResult<(Event, Lang, NoticeChannel)> {
+pub(crate) fn template_key(
+    event: &str,
+    lang: &str,
+    channel: &str,
+) -> ApiResult<(Event, Lang, NoticeChannel)> {
     let channel: NoticeChannel = channel.parse()?;
     if channel == NoticeChannel::InApp {
         return Err(ApiError::invalid(
@@ -348,24 +358,15 @@ pub struct TemplateBody {
     body: String,
 }
 
-/// Replaces a built-in template. Refused (422 naming `subject` or `body`) when it does not
-/// parse, uses a variable its event does not offer, or lacks an element its event requires.
-#[utoipa::path(put, path = "/api/v1/templates/{event}/{lang}/{channel}", tag = "loop", request_body = TemplateBody,
-    params(("event" = String, Path), ("lang" = String, Path), ("channel" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []), ("session" = [])))]
-pub async fn save_template(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path((event, lang, channel)): Path<(String, String, String)>,
-    ApiJson(body): ApiJson<TemplateBody>,
-) -> ApiResult<StatusCode> {
-    require_admin(&actor)?;
-    let (event, lang, channel) = template_key(&event, &lang, &channel)?;
-    let text = TemplateText {
-        subject: body.subject,
-        body: body.body,
-    };
+/// Checks a template (length, syntax, variables, required elements) and saves it.
+pub(crate) async fn store_template(
+    state: &AppState,
+    actor_id: i64,
+    (event, lang, channel): (Event, Lang, NoticeChannel),
+    subject: String,
+    body: String,
+) -> ApiResult<()> {
+    let text = TemplateText { subject, body };
     for (field, value, max) in [
         ("subject", &text.subject, 500),
         ("body", &text.body, 20_000),
@@ -383,7 +384,7 @@ pub async fn save_template(
     state
         .store
         .save_template(
-            actor.0.user_id,
+            actor_id,
             &TemplateOverride {
                 event,
                 lang,
@@ -394,6 +395,24 @@ pub async fn save_template(
             },
         )
         .await?;
+    Ok(())
+}
+
+/// Replaces a built-in template. Refused (422 naming `subject` or `body`) when it does not
+/// parse, uses a variable its event does not offer, or lacks an element its event requires.
+#[utoipa::path(put, path = "/api/v1/templates/{event}/{lang}/{channel}", tag = "loop", request_body = TemplateBody,
+    params(("event" = String, Path), ("lang" = String, Path), ("channel" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn save_template(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((event, lang, channel)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<TemplateBody>,
+) -> ApiResult<StatusCode> {
+    require_admin(&actor)?;
+    let key = template_key(&event, &lang, &channel)?;
+    store_template(&state, actor.0.user_id, key, body.subject, body.body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

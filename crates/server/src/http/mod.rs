@@ -3,7 +3,7 @@
 
 mod attachments;
 pub mod closing;
-mod directory;
+pub(crate) mod directory;
 mod health;
 mod intake;
 mod json;
@@ -12,8 +12,8 @@ pub(crate) mod session;
 mod tickets;
 mod timeline;
 mod tokens;
-mod webhooks;
-mod widget;
+pub(crate) mod webhooks;
+pub(crate) mod widget;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -324,6 +324,9 @@ impl ListQuery {
                     })
                 })
                 .transpose()?,
+            requester_id: None,
+            due_before: None,
+            by_due: false,
             cursor: match self.cursor.as_deref() {
                 None => None,
                 Some(c) => Some(Cursor::decode(c).ok_or_else(|| {

@@ -132,7 +132,7 @@ async fn add(
     let text = TextField::parse("body", &body.body, MAX_ENTRY)?;
     let entry = state
         .store
-        .add_entry(&actor.0, &number, public, text.as_str())
+        .add_entry(&actor.0, &number, public, text.as_str(), &[])
         .await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }

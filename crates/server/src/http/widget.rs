@@ -91,7 +91,18 @@ pub async fn create_site(
     super::ApiJson(input): super::ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, Json<WidgetSite>)> {
     require_admin(&actor)?;
-    let name = input.name.trim();
+    let site = add_site(&state, &input.name, &input.origins).await?;
+    Ok((StatusCode::CREATED, Json(site)))
+}
+
+/// Checks and adds a site allowed to embed the widget, with a fresh public key; shared with
+/// the administrators' channels page.
+pub(crate) async fn add_site(
+    state: &AppState,
+    name: &str,
+    origins_in: &[String],
+) -> ApiResult<WidgetSite> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid(
             "name",
@@ -99,15 +110,15 @@ pub async fn create_site(
             "1-100 characters",
         ));
     }
-    if input.origins.is_empty() || input.origins.len() > 20 {
+    if origins_in.is_empty() || origins_in.len() > 20 {
         return Err(ApiError::invalid(
             "origins",
             "invalid_origins",
             "1-20 origins",
         ));
     }
-    let mut origins = Vec::with_capacity(input.origins.len());
-    for o in &input.origins {
+    let mut origins = Vec::with_capacity(origins_in.len());
+    for o in origins_in {
         let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
         if !valid_origin(&o) {
             return Err(ApiError::invalid(
@@ -119,8 +130,7 @@ pub async fn create_site(
         origins.push(o);
     }
     let key = format!("wk_{}", random_token());
-    let site = state.store.create_widget_site(name, &key, &origins).await?;
-    Ok((StatusCode::CREATED, Json(site)))
+    Ok(state.store.create_widget_site(name, &key, &origins).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/widget-sites", tag = "intake",

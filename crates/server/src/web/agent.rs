@@ -1,7 +1,10 @@
-//! The agent's console: the inbox with its saved views, and the ticket workspace (fields,
-//! timeline with internal notes set apart, replies and notes, moves, solutions and their
-//! approval). Server-rendered, no script; every form carries the session's CSRF token and every
-//! read goes through the store's scoping, so a page shows only what its viewer may see.
+//! The agent's console: the inbox with its saved views, filters and bulk actions, and the
+//! ticket workspace (fields, SLA deadlines, triage verdict, timeline with internal notes set
+//! apart, replies with canned responses, moves, solutions and their approval, duplicate
+//! candidates with one-click merge, the requester's history, similar resolved tickets).
+//! Server-rendered and usable without script (`console.js` only adds live updates, countdowns
+//! and the canned-response picker); every form carries the session's CSRF token and every read
+//! goes through the store's scoping, so a page shows only what its viewer may see.
 
 use askama::Template;
 use axum::Form;
@@ -11,15 +14,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use closedloop_domain::lifecycle::{Allowed, RULES};
-use closedloop_domain::solution::{Approval, Compensation, SolutionKind};
-use closedloop_domain::{Action, Role, Status, TicketNumber};
+use closedloop_domain::solution::{Approval, Compensation, CompensationKind, SolutionKind};
+use closedloop_domain::{Action, Priority, Role, Status, TicketNumber};
 use closedloop_store::{
-    Cursor, EntryKind, NewSolution, Principal, TicketFilter, TimelineEntry, TransitionRequest,
+    Cursor, EntryKind, NewSolution, Principal, TicketFilter, TicketPatch, TimelineEntry,
+    TransitionRequest,
 };
 use serde::Deserialize;
 
+use super::i18n::Tr;
 use super::staff::{session_csrf_ok, staff, urlencode};
-use super::{forbidden, not_found, page, refused, visible_ticket, when};
+use super::{forbidden, not_found, page, refused, visible_ticket};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -27,120 +32,248 @@ struct Row {
     number: String,
     title: String,
     status: String,
+    status_label: String,
     priority: String,
     department: String,
     assignee: String,
     due: String,
+    due_iso: String,
     due_class: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "agent_inbox.html")]
 struct InboxPage {
+    tr: Tr,
+    here: String,
     name: String,
     admin: bool,
     csrf: String,
-    heading: &'static str,
+    heading: String,
     view: String,
     q: String,
-    q_url: String,
+    priority: String,
+    sort: String,
+    priorities: Vec<(&'static str, String)>,
+    assignees: Vec<(String, String)>,
     rows: Vec<Row>,
+    /// This page's address, for the "more" link and coming back after a bulk action.
+    more: String,
+    back: String,
     next: Option<String>,
+    /// Newest ticket time shown (ms), for the live check.
+    since: i64,
+    flash: Option<String>,
+    failures: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct InboxQuery {
     view: Option<String>,
     q: Option<String>,
+    priority: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
+    done: Option<String>,
+    /// Set by a bulk action: tickets it changed, of how many.
+    changed: Option<usize>,
+    of: Option<usize>,
+    /// Set by a bulk action: "number: reason" lines, newline-separated.
+    failed: Option<String>,
 }
+
+/// The saved views: what each filters on, and its heading's catalogue key.
+pub(super) fn apply_view(
+    view: &str,
+    who: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+    filter: &mut TicketFilter,
+) -> &'static str {
+    let open: Vec<Status> = Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open())
+        .collect();
+    match view {
+        "mine" => {
+            filter.assignee_id = Some(Some(who.user_id));
+            filter.status = open;
+            "inbox.mine"
+        }
+        "unassigned" => {
+            filter.assignee_id = Some(None);
+            filter.status = open;
+            "inbox.unassigned"
+        }
+        "waiting" => {
+            filter.status = vec![Status::WaitingOnUser];
+            "inbox.waiting"
+        }
+        "approvals" => {
+            filter.status = vec![Status::SolutionProposed];
+            "inbox.approvals"
+        }
+        "overdue" => {
+            filter.status = open;
+            filter.due_before = Some(now);
+            "inbox.overdue"
+        }
+        "due_soon" => {
+            filter.status = open;
+            filter.due_before = Some(now + chrono::Duration::hours(DUE_SOON_HOURS));
+            "inbox.due_soon"
+        }
+        "all" => "inbox.all",
+        _ => {
+            filter.status = open;
+            "inbox.department"
+        }
+    }
+}
+
+/// "Due soon" and the amber colour: a deadline within this many hours.
+const DUE_SOON_HOURS: i64 = 4;
 
 pub async fn inbox(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Query(query): Query<InboxQuery>,
 ) -> Response {
     let (who, csrf) = match staff(&state, &jar, "/agent").await {
         Ok(s) => s,
         Err(res) => return res,
     };
-    let view = query.view.unwrap_or_else(|| "department".into());
+    let tr = tr.for_user(&who);
+    let view = query.view.clone().unwrap_or_else(|| "department".into());
+    let now = state.clock.now();
+    let priority = query
+        .priority
+        .as_deref()
+        .and_then(|p| p.parse::<Priority>().ok());
+    let by_due = query.sort.as_deref() == Some("due");
     let mut filter = TicketFilter {
         limit: 50,
         q: query.q.clone().filter(|q| !q.trim().is_empty()),
+        priority,
+        by_due,
         cursor: query.cursor.as_deref().and_then(Cursor::decode),
         ..TicketFilter::default()
     };
-    let open: Vec<Status> = Status::ALL
+    let heading = apply_view(&view, &who, now, &mut filter);
+    let (page_of, users) = match (
+        state.store.list_tickets(&who, &filter).await,
+        state.store.list_staff().await,
+    ) {
+        (Ok(p), Ok(u)) => (p, u),
+        (Err(e), _) | (_, Err(e)) => return refused(e),
+    };
+    let since = page_of
+        .items
         .iter()
-        .copied()
-        .filter(|s| s.is_open())
-        .collect();
-    let heading = match view.as_str() {
-        "mine" => {
-            filter.assignee_id = Some(Some(who.user_id));
-            filter.status = open;
-            "我的工单 / Mine"
-        }
-        "unassigned" => {
-            filter.assignee_id = Some(None);
-            filter.status = open;
-            "未分派 / Unassigned"
-        }
-        "waiting" => {
-            filter.status = vec![Status::WaitingOnUser];
-            "等待用户 / Waiting on user"
-        }
-        "approvals" => {
-            filter.status = vec![Status::SolutionProposed];
-            "待审批与待告知 / Solutions proposed"
-        }
-        "all" => "全部 / Everything I may see",
-        _ => {
-            filter.status = open;
-            "本部门未结工单 / Open in my departments"
-        }
-    };
-    let page_of = match state.store.list_tickets(&who, &filter).await {
-        Ok(p) => p,
-        Err(e) => return refused(e),
-    };
-    let now = state.clock.now();
+        .map(|t| t.created_at.timestamp_millis())
+        .max()
+        .unwrap_or_else(|| now.timestamp_millis());
     let rows = page_of
         .items
         .into_iter()
         .map(|t| {
             let due = t.first_response_due_at.or(t.resolution_due_at);
-            let due_class = match due {
-                Some(d) if d < now => "overdue",
-                Some(d) if d < now + chrono::Duration::hours(1) => "soon",
-                _ => "",
-            };
             Row {
                 number: t.number.as_str().to_owned(),
                 title: t.title,
+                status_label: tr.of("status", t.status.as_str()),
                 status: t.status.as_str().to_owned(),
-                priority: t.priority.as_str().to_owned(),
+                priority: tr.of("priority", t.priority.as_str()),
                 department: t.department.unwrap_or_default(),
                 assignee: t.assignee_name.unwrap_or_default(),
-                due: due.map(when).unwrap_or_default(),
-                due_class,
+                due: due.map(|d| tr.when(d)).unwrap_or_default(),
+                due_iso: due.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                due_class: due_class(due, now),
             }
         })
         .collect();
-    let q = query.q.unwrap_or_default();
+    let q = query.q.clone().unwrap_or_default();
+    let priority = priority.map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let sort = if by_due { "due" } else { "newest" }.to_owned();
+    let more = format!(
+        "/agent?view={}&q={}&priority={priority}&sort={sort}",
+        urlencode(&view),
+        urlencode(&q)
+    );
+    let mut failures: Vec<String> = query
+        .failed
+        .as_deref()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(50)
+        .map(str::to_owned)
+        .collect();
+    let flash = match (query.changed, query.of) {
+        (Some(done), Some(total)) => Some(tr.fill(
+            "inbox.bulk_done",
+            &[("done", &done.to_string()), ("total", &total.to_string())],
+        )),
+        _ => None,
+    };
+    if query.done.as_deref() == Some("none_selected") {
+        failures.push(tr.t("inbox.bulk_none").to_owned());
+    }
     let p = InboxPage {
+        tr,
+        here: more.clone(),
         admin: who.role == Role::Admin,
+        assignees: colleagues(&who, users),
         name: who.name,
         csrf,
-        heading,
-        q_url: urlencode(&q),
+        heading: tr.t(heading).to_owned(),
+        priorities: Priority::ALL
+            .iter()
+            .map(|p| (p.as_str(), tr.of("priority", p.as_str())))
+            .collect(),
+        priority,
+        sort,
+        back: more.clone(),
+        more,
         q,
         view,
         rows,
+        since,
         next: page_of.next_cursor,
+        flash,
+        failures,
     };
     page(StatusCode::OK, &p)
+}
+
+/// The colour of a deadline: past, within the "due soon" hours, or comfortable.
+pub(super) fn due_class(
+    due: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> &'static str {
+    match due {
+        Some(d) if d < now => "overdue",
+        Some(d) if d < now + chrono::Duration::hours(DUE_SOON_HOURS) => "soon",
+        Some(_) => "ok",
+        None => "",
+    }
+}
+
+/// Staff a ticket of the viewer's departments can be assigned to: active agents, supervisors
+/// and admins sharing a department with the viewer (admins: every staff member).
+fn colleagues(who: &Principal, users: Vec<closedloop_store::User>) -> Vec<(String, String)> {
+    let mine: Vec<String> = users
+        .iter()
+        .find(|u| u.id == who.user_id)
+        .map(|u| u.departments.clone())
+        .unwrap_or_default();
+    users
+        .into_iter()
+        .filter(|u| u.active && u.role.is_staff() && u.id != who.user_id)
+        .filter(|u| who.role == Role::Admin || u.departments.iter().any(|d| mine.contains(d)))
+        .map(|u| (u.email.clone(), format!("{} <{}>", u.name, u.email)))
+        .collect()
 }
 
 struct EntryView {
@@ -152,27 +285,107 @@ struct EntryView {
     change: Option<String>,
 }
 
-fn entry_view(e: TimelineEntry) -> EntryView {
+fn entry_view(tr: &Tr, e: TimelineEntry) -> EntryView {
     let change = e.field.as_ref().map(|f| {
-        format!(
-            "{f}: {} → {}",
-            e.old_value.as_deref().unwrap_or("—"),
-            e.new_value.as_deref().unwrap_or("—")
-        )
+        let (old, new) = (e.old_value.as_deref(), e.new_value.as_deref());
+        let label = |v: Option<&str>| match v {
+            Some(v) if f == "status" => tr.of("status", v),
+            Some(v) => v.to_owned(),
+            None => "—".to_owned(),
+        };
+        format!("{f}: {} → {}", label(old), label(new))
     });
-    // The triage verdict is JSON for machines; staff read its reasons on the API.
+    // The triage verdict is JSON for machines; the workspace shows it in its own panel.
     let body = if e.kind == EntryKind::Triaged {
         None
     } else {
         e.body
     };
     EntryView {
-        at: when(e.created_at),
-        kind: e.kind.as_str().to_owned(),
+        at: tr.when(e.created_at),
+        kind: tr.of("entry", e.kind.as_str()),
         public: e.public,
         actor: e.actor_name,
         body,
         change,
+    }
+}
+
+/// The triage verdict recorded on the timeline, as the workspace shows it: what was decided,
+/// with which confidence, and why.
+struct Verdict {
+    lines: Vec<String>,
+    reasons: Vec<String>,
+}
+
+fn verdict(tr: &Tr, entries: &[TimelineEntry]) -> Option<Verdict> {
+    let raw = entries
+        .iter()
+        .rev()
+        .find(|e| e.kind == EntryKind::Triaged)?
+        .body
+        .as_deref()?;
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let mut lines = Vec::new();
+    for field in ["category", "nature", "priority", "sentiment"] {
+        let Some(x) = v.get(field) else { continue };
+        // Category and nature are `{"category": ..., "confidence": ...}`, sentiment has a
+        // score from -1 to 1, priority is plain.
+        let (value, confidence) = match x {
+            serde_json::Value::Object(o) => (
+                o.get(field).or_else(|| o.get("score")).map(plain),
+                o.get("confidence").and_then(serde_json::Value::as_f64),
+            ),
+            other => (Some(plain(other)), None),
+        };
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let mut line = format!("{field}: {value}");
+        if let Some(c) = confidence {
+            line.push_str(&format!(
+                " ({})",
+                tr.fill(
+                    "ticket.triage_confidence",
+                    &[("value", &format!("{:.0}%", c * 100.0))]
+                )
+            ));
+        }
+        lines.push(line);
+    }
+    if v.get("needs_review").and_then(serde_json::Value::as_bool) == Some(true) {
+        lines.push(tr.t("ticket.triage_review").to_owned());
+    }
+    // Each reason: its code, its detail and the words of the text it rests on.
+    let reasons = v
+        .get("reasons")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .take(12)
+                .map(|r| {
+                    let mut line = r.get("code").map(plain).unwrap_or_default();
+                    if let Some(d) = r.get("detail").filter(|d| !d.is_null()) {
+                        line.push_str(&format!(": {}", plain(d)));
+                    }
+                    if let Some(t) = r
+                        .pointer("/evidence/text")
+                        .and_then(serde_json::Value::as_str)
+                    {
+                        line.push_str(&format!(" «{t}»"));
+                    }
+                    line
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Verdict { lines, reasons })
+}
+
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -182,56 +395,72 @@ struct PendingView {
     reasons: String,
 }
 
+/// Another ticket shown beside this one (history, duplicates, similar): number, title, status.
+struct Related {
+    number: String,
+    title: String,
+    status: String,
+}
+
+fn related(tr: &Tr, t: closedloop_store::Ticket) -> Related {
+    Related {
+        number: t.number.as_str().to_owned(),
+        title: t.title,
+        status: tr.of("status", t.status.as_str()),
+    }
+}
+
+struct CannedView {
+    title: String,
+    body: String,
+}
+
 #[derive(Template)]
 #[template(path = "agent_ticket.html")]
 struct TicketPage {
+    tr: Tr,
+    here: String,
     name: String,
     admin: bool,
     csrf: String,
     number: String,
     title: String,
     status: String,
+    status_label: String,
     priority: String,
     category: String,
     department: String,
+    coordinating: String,
     assignee: String,
     requester: String,
     channel: String,
+    created: String,
     first_due: String,
+    first_due_class: &'static str,
     resolution_due: String,
+    resolution_due_class: &'static str,
     description: String,
-    actions: Vec<(&'static str, &'static str)>,
+    actions: Vec<(&'static str, String)>,
     pending: Vec<PendingView>,
     can_approve: bool,
     can_propose: bool,
-    kinds: Vec<&'static str>,
+    can_merge: bool,
+    kinds: Vec<(&'static str, String)>,
+    compensations: Vec<(&'static str, String)>,
     entries: Vec<EntryView>,
+    verdict: Option<Verdict>,
+    history: Vec<Related>,
+    duplicates: Vec<Related>,
+    similar: Vec<Related>,
+    canned: Vec<CannedView>,
     flash: Option<String>,
     error: Option<String>,
 }
 
-fn label(a: Action) -> &'static str {
-    match a {
-        Action::Accept => "受理 / Accept",
-        Action::Start => "开始处理 / Start",
-        Action::RequestInfo => "请用户补充 / Request information",
-        Action::Resume => "继续处理 / Resume",
-        Action::ProposeSolution => "提出方案 / Propose solution",
-        Action::Rework => "退回重做 / Rework",
-        Action::Resolve => "解决并告知用户 / Resolve and tell the user",
-        Action::Close => "结案 / Close",
-        Action::Reopen => "重新打开 / Reopen",
-        Action::MarkDuplicate => "标为重复 / Mark duplicate",
-        Action::Appeal => "申诉 / Appeal",
-        Action::UpholdAppeal => "维持原结果 / Uphold",
-        Action::ReviseAppeal => "改判重办 / Revise",
-    }
-}
-
 /// Moves the viewer's role allows from this status (the rules decide again on submit).
-fn moves(status: Status, role: Role) -> Vec<(&'static str, &'static str)> {
+pub(super) fn moves(status: Status, role: Role) -> Vec<Action> {
     let allowed = |a: Allowed| a.min_staff <= role && role != Role::Customer;
-    let mut out: Vec<(&'static str, &'static str)> = RULES
+    let mut out: Vec<Action> = RULES
         .iter()
         .filter(|r| r.from.contains(&status) && allowed(r.allowed))
         // Duplicates name their master, solutions their content: both have their own forms.
@@ -241,7 +470,7 @@ fn moves(status: Status, role: Role) -> Vec<(&'static str, &'static str)> {
                 Action::MarkDuplicate | Action::ProposeSolution | Action::Appeal
             )
         })
-        .map(|r| (r.action.as_str(), label(r.action)))
+        .map(|r| r.action)
         .collect();
     out.dedup();
     out
@@ -252,35 +481,71 @@ pub struct TicketQuery {
     done: Option<String>,
 }
 
+/// What a change's `done` key says on the page; unknown keys say nothing.
+const DONE: &[&str] = &[
+    "reply", "note", "moved", "proposed", "waits", "approved", "rejected", "merged",
+];
+
 async fn ticket_page(
     state: &AppState,
-    who: Principal,
-    csrf: String,
-    number: &TicketNumber,
+    (number, who, tr, csrf): Ctx,
     flash: Option<String>,
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    let number = &number;
     let t = match visible_ticket(state, &who, number).await {
         Ok(t) => t,
         Err(res) => return res,
     };
-    let (timeline, solutions) = match (
+    let (timeline, solutions, canned) = match (
         state.store.timeline(&who, number).await,
         state.store.solutions(&who, number).await,
+        state.store.canned_responses(&who).await,
     ) {
-        (Ok(tl), Ok(s)) => (tl, s),
-        (Err(e), _) | (_, Err(e)) => return refused(e),
+        (Ok(tl), Ok(s), Ok(c)) => (tl, s, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return refused(e),
     };
-    let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(when).unwrap_or_else(|| "—".into());
+    let context = match neighbours(state, &who, &t).await {
+        Ok(c) => c,
+        Err(e) => return refused(e),
+    };
+    let now = state.clock.now();
+    let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| tr.when(d)).unwrap_or_else(|| "—".into())
+    };
+    let open = t.status.is_open();
+    let text_lang = closedloop_domain::notice::Lang::of_text(&t.description);
+    let mut canned: Vec<CannedView> = canned
+        .into_iter()
+        .map(|c| {
+            (
+                c.lang == text_lang,
+                CannedView {
+                    title: c.title,
+                    body: c.body,
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    canned.truncate(100);
     let p = TicketPage {
+        tr,
+        here: format!("/agent/tickets/{}", t.number),
         admin: who.role == Role::Admin,
         name: who.name.clone(),
         csrf,
         number: t.number.as_str().to_owned(),
-        actions: moves(t.status, who.role),
+        actions: moves(t.status, who.role)
+            .into_iter()
+            .map(|a| (a.as_str(), tr.of("action", a.as_str())))
+            .collect(),
         can_approve: who.role >= Role::Supervisor,
         can_propose: t.status == Status::InProgress,
+        can_merge: open,
         pending: solutions
             .into_iter()
             .filter(|s| s.approval == Approval::Pending)
@@ -290,28 +555,155 @@ async fn ticket_page(
                 reasons: s.approval_reasons.join("; "),
             })
             .collect(),
-        kinds: SolutionKind::ALL.iter().map(|k| k.as_str()).collect(),
+        kinds: SolutionKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), tr.of("kind", k.as_str())))
+            .collect(),
+        compensations: CompensationKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), tr.of("compensation", k.as_str())))
+            .collect(),
+        verdict: verdict(&tr, &timeline),
         title: t.title,
+        status_label: tr.of("status", t.status.as_str()),
         status: t.status.as_str().to_owned(),
-        priority: t.priority.as_str().to_owned(),
+        priority: tr.of("priority", t.priority.as_str()),
         category: t
             .category
             .map(|c| c.as_str().to_owned())
             .unwrap_or_default(),
         department: t.department.unwrap_or_default(),
+        coordinating: t.coordinating_departments.join(", "),
         assignee: t.assignee_name.unwrap_or_default(),
         requester: t
             .requester_name
-            .unwrap_or_else(|| "匿名 / anonymous".into()),
-        channel: t.channel.as_str().to_owned(),
+            .unwrap_or_else(|| tr.t("app.anonymous").to_owned()),
+        channel: tr.of("channel", t.channel.as_str()),
+        created: tr.when(t.created_at),
+        first_due_class: if t.first_response_at.is_none() && open {
+            due_class(t.first_response_due_at, now)
+        } else {
+            ""
+        },
         first_due: fmt(t.first_response_due_at),
+        resolution_due_class: if open {
+            due_class(t.resolution_due_at, now)
+        } else {
+            ""
+        },
         resolution_due: fmt(t.resolution_due_at),
         description: t.description,
-        entries: timeline.into_iter().map(entry_view).collect(),
+        entries: timeline.into_iter().map(|e| entry_view(&tr, e)).collect(),
+        history: context
+            .history
+            .into_iter()
+            .map(|x| related(&tr, x))
+            .collect(),
+        duplicates: context
+            .duplicates
+            .into_iter()
+            .map(|x| related(&tr, x))
+            .collect(),
+        similar: context
+            .similar
+            .into_iter()
+            .map(|x| related(&tr, x))
+            .collect(),
+        canned,
         flash,
         error,
     };
     page(status, &p)
+}
+
+/// Tickets beside this one.
+struct Neighbours {
+    /// The requester's other tickets, newest first.
+    history: Vec<closedloop_store::Ticket>,
+    /// Open tickets whose text the duplicate index finds alike, and those already merged
+    /// into this one.
+    duplicates: Vec<closedloop_store::Ticket>,
+    /// Resolved or closed tickets of the same category sharing the title's leading phrase
+    /// (full-text search with relevance comes with the search index).
+    similar: Vec<closedloop_store::Ticket>,
+}
+
+/// The phrase a title is searched by: its first run of Chinese characters (up to four), or its
+/// longest word of five letters or more.
+fn probe_phrase(title: &str) -> Option<String> {
+    let han: String = title
+        .chars()
+        .skip_while(|c| !closedloop_triage::text::is_han(*c))
+        .take_while(|c| closedloop_triage::text::is_han(*c))
+        .take(4)
+        .collect();
+    if han.chars().count() >= 2 {
+        return Some(han);
+    }
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 5)
+        .max_by_key(|w| w.chars().count())
+        .map(str::to_lowercase)
+}
+
+async fn neighbours(
+    state: &AppState,
+    who: &Principal,
+    t: &closedloop_store::Ticket,
+) -> closedloop_store::Result<Neighbours> {
+    let mut history = Vec::new();
+    if let Some(requester) = t.requester_id {
+        let f = TicketFilter {
+            requester_id: Some(requester),
+            limit: 11,
+            ..TicketFilter::default()
+        };
+        history = state.store.list_tickets(who, &f).await?.items;
+        history.retain(|x| x.id != t.id);
+        history.truncate(10);
+    }
+    let engine = state.triage.current();
+    let ids: Vec<i64> = state
+        .duplicates
+        .similar_open(&engine, &t.description, 6)
+        .into_iter()
+        .filter(|id| *id != t.id)
+        .collect();
+    let mut duplicates: Vec<closedloop_store::Ticket> = Vec::new();
+    for (_, n, _) in state.store.open_tickets_by_id(&ids).await? {
+        // Scoped: a candidate in a department the viewer cannot see is not shown.
+        if let Ok(x) = state.store.get_ticket(who, &n).await {
+            duplicates.push(x);
+        }
+    }
+    let merged = TicketFilter {
+        duplicate_of: Some(t.number.clone()),
+        limit: 20,
+        ..TicketFilter::default()
+    };
+    duplicates.extend(state.store.list_tickets(who, &merged).await?.items);
+    let similar = match probe_phrase(&t.title) {
+        Some(phrase) => {
+            let f = TicketFilter {
+                status: vec![Status::Resolved, Status::Closed],
+                category: t.category.clone(),
+                q: Some(phrase),
+                limit: 6,
+                ..TicketFilter::default()
+            };
+            let mut s = state.store.list_tickets(who, &f).await?.items;
+            s.retain(|x| x.id != t.id);
+            s.truncate(5);
+            s
+        }
+        None => Vec::new(),
+    };
+    Ok(Neighbours {
+        history,
+        duplicates,
+        similar,
+    })
 }
 
 fn parse(number: &str) -> Option<TicketNumber> {
@@ -321,6 +713,7 @@ fn parse(number: &str) -> Option<TicketNumber> {
 pub async fn ticket(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
     Query(q): Query<TicketQuery>,
 ) -> Response {
@@ -331,25 +724,22 @@ pub async fn ticket(
         Ok(s) => s,
         Err(res) => return res,
     };
-    ticket_page(&state, who, csrf, &n, q.done, None, StatusCode::OK).await
+    let tr = tr.for_user(&who);
+    let flash = q
+        .done
+        .filter(|d| DONE.contains(&d.as_str()))
+        .map(|d| tr.of("ticket", &format!("done_{d}")));
+    ticket_page(&state, (n, who, tr, csrf), flash, None, StatusCode::OK).await
 }
 
 /// After a change: back to the ticket (a reload does not repeat it), or the page with the
 /// reason it was refused.
-async fn finish(
-    state: &AppState,
-    who: Principal,
-    csrf: String,
-    n: &TicketNumber,
-    result: Result<&str, ApiError>,
-) -> Response {
+async fn finish(state: &AppState, ctx: Ctx, result: Result<&str, ApiError>) -> Response {
     match result {
-        Ok(done) => {
-            Redirect::to(&format!("/agent/tickets/{n}?done={}", urlencode(done))).into_response()
-        }
+        Ok(done) => Redirect::to(&format!("/agent/tickets/{}?done={done}", ctx.0)).into_response(),
         Err(e) => {
             let status = e.status;
-            ticket_page(state, who, csrf, n, None, Some(e.message), status).await
+            ticket_page(state, ctx, None, Some(e.message), status).await
         }
     }
 }
@@ -359,14 +749,19 @@ trait TicketForm {
     fn csrf(&self) -> &str;
 }
 
+/// What a workspace form's handler works with: the ticket, the staff member and their reader
+/// settings and session token.
+type Ctx = (TicketNumber, Principal, Tr, String);
+
 /// The ticket, the form and the signed-in staff member (with the session's token, checked
 /// against the form's); otherwise the refusal.
 async fn accept<F: TicketForm>(
     state: &AppState,
     jar: &CookieJar,
+    tr: Tr,
     number: &str,
     form: Result<Form<F>, FormRejection>,
-) -> Result<(TicketNumber, F, Principal, String), Response> {
+) -> Result<(F, Ctx), Response> {
     let (Some(n), Ok(Form(form))) = (parse(number), form) else {
         return Err(forbidden());
     };
@@ -374,7 +769,8 @@ async fn accept<F: TicketForm>(
     if !session_csrf_ok(&csrf, form.csrf()) {
         return Err(forbidden());
     }
-    Ok((n, form, who, csrf))
+    let tr = tr.for_user(&who);
+    Ok((form, (n, who, tr, csrf)))
 }
 
 #[derive(Deserialize)]
@@ -396,10 +792,11 @@ impl TicketForm for EntryForm {
 pub async fn add_entry(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
     form: Result<Form<EntryForm>, FormRejection>,
 ) -> Response {
-    let (n, form, who, csrf) = match accept(&state, &jar, &number, form).await {
+    let (form, ctx) = match accept(&state, &jar, tr, &number, form).await {
         Ok(v) => v,
         Err(res) => return res,
     };
@@ -407,13 +804,13 @@ pub async fn add_entry(
     let result = match closedloop_domain::TextField::parse("body", &form.body, 20_000) {
         Ok(text) => state
             .store
-            .add_entry(&who, &n, public, text.as_str())
+            .add_entry(&ctx.1, &ctx.0, public, text.as_str(), &[])
             .await
-            .map(|_| if public { "reply sent" } else { "note added" })
+            .map(|_| if public { "reply" } else { "note" })
             .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
-    finish(&state, who, csrf, &n, result).await
+    finish(&state, ctx, result).await
 }
 
 #[derive(Deserialize)]
@@ -425,6 +822,9 @@ pub struct MoveForm {
     /// Shown to the user with the move.
     #[serde(default)]
     reason: String,
+    /// Where to go afterwards (the board), else the ticket.
+    #[serde(default)]
+    back: String,
 }
 
 impl TicketForm for MoveForm {
@@ -433,37 +833,115 @@ impl TicketForm for MoveForm {
     }
 }
 
+/// A move without content of its own (accept, start, resolve, ...).
+pub(super) async fn move_without_content(
+    state: &AppState,
+    who: &Principal,
+    n: &TicketNumber,
+    action: Action,
+    reason: Option<String>,
+) -> Result<closedloop_store::Ticket, ApiError> {
+    let request = TransitionRequest {
+        action,
+        reason: reason.filter(|r| !r.trim().is_empty()),
+        duplicate_of: None,
+        checklist: Vec::new(),
+    };
+    let t = state.store.transition(who, n, request).await?;
+    state.duplicates.forget(t.id);
+    Ok(t)
+}
+
 pub async fn move_ticket(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
     form: Result<Form<MoveForm>, FormRejection>,
 ) -> Response {
-    let (n, form, who, csrf) = match accept(&state, &jar, &number, form).await {
+    let (form, ctx) = match accept(&state, &jar, tr, &number, form).await {
         Ok(v) => v,
         Err(res) => return res,
     };
     let result = match form.action.parse::<Action>() {
-        Ok(action) => {
-            let request = TransitionRequest {
-                action,
-                reason: Some(form.reason).filter(|r| !r.trim().is_empty()),
-                duplicate_of: None,
-                checklist: Vec::new(),
-            };
-            state
-                .store
-                .transition(&who, &n, request)
-                .await
-                .map(|t| {
-                    state.duplicates.forget(t.id);
-                    "moved"
-                })
-                .map_err(ApiError::from)
-        }
+        Ok(action) => move_without_content(&state, &ctx.1, &ctx.0, action, Some(form.reason))
+            .await
+            .map(|_| "moved"),
         Err(e) => Err(ApiError::from(e)),
     };
-    finish(&state, who, csrf, &n, result).await
+    if form.back == "/agent/board" {
+        let done = match &result {
+            Ok(_) => format!("moved={}", ctx.0),
+            Err(e) => format!("refused={}&reason={}", ctx.0, urlencode(&e.message)),
+        };
+        return Redirect::to(&format!("/agent/board?{done}")).into_response();
+    }
+    finish(&state, ctx, result).await
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    /// The ticket that repeats this one.
+    #[serde(default)]
+    duplicate: String,
+}
+
+impl TicketForm for MergeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// One-click merge from the workspace: the candidate becomes a duplicate of this ticket.
+pub async fn merge(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tr: Tr,
+    Path(number): Path<String>,
+    form: Result<Form<MergeForm>, FormRejection>,
+) -> Response {
+    let (form, ctx) = match accept(&state, &jar, tr, &number, form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let result = match parse(&form.duplicate) {
+        Some(dup) => merge_into(&state, &ctx.1, &dup, &ctx.0)
+            .await
+            .map(|()| "merged"),
+        None => Err(ApiError::invalid(
+            "duplicate",
+            "invalid_number",
+            "use a ticket number like FB-20261122-000042",
+        )),
+    };
+    finish(&state, ctx, result).await
+}
+
+/// Marks `duplicate` as a duplicate of `master` (its clocks stop; the master carries on).
+async fn merge_into(
+    state: &AppState,
+    who: &Principal,
+    duplicate: &TicketNumber,
+    master: &TicketNumber,
+) -> Result<(), ApiError> {
+    if duplicate == master {
+        return Err(ApiError::invalid(
+            "duplicate",
+            "same_ticket",
+            "a ticket cannot be a duplicate of itself",
+        ));
+    }
+    let request = TransitionRequest {
+        action: Action::MarkDuplicate,
+        reason: None,
+        duplicate_of: Some(master.clone()),
+        checklist: Vec::new(),
+    };
+    let t = state.store.transition(who, duplicate, request).await?;
+    state.duplicates.forget(t.id);
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -489,10 +967,11 @@ impl TicketForm for SolutionForm {
 pub async fn propose(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
     form: Result<Form<SolutionForm>, FormRejection>,
 ) -> Response {
-    let (n, form, who, csrf) = match accept(&state, &jar, &number, form).await {
+    let (form, ctx) = match accept(&state, &jar, tr, &number, form).await {
         Ok(v) => v,
         Err(res) => return res,
     };
@@ -523,19 +1002,19 @@ pub async fn propose(
     let result = match solution {
         Ok(s) => state
             .store
-            .propose_solution(&who, &n, s)
+            .propose_solution(&ctx.1, &ctx.0, s)
             .await
             .map(|(_, s)| {
                 if s.approval == Approval::Pending {
-                    "solution waits for approval"
+                    "waits"
                 } else {
-                    "solution proposed"
+                    "proposed"
                 }
             })
             .map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    finish(&state, who, csrf, &n, result).await
+    finish(&state, ctx, result).await
 }
 
 #[derive(Deserialize)]
@@ -557,10 +1036,11 @@ impl TicketForm for DecisionForm {
 pub async fn decide(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path((number, id)): Path<(String, i64)>,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Response {
-    let (n, form, who, csrf) = match accept(&state, &jar, &number, form).await {
+    let (form, ctx) = match accept(&state, &jar, tr, &number, form).await {
         Ok(v) => v,
         Err(res) => return res,
     };
@@ -568,17 +1048,115 @@ pub async fn decide(
     let note = Some(form.note).filter(|n| !n.trim().is_empty());
     let result = state
         .store
-        .decide_solution(&who, &n, id, approve, note)
+        .decide_solution(&ctx.1, &ctx.0, id, approve, note)
         .await
-        .map(|_| {
-            if approve {
-                "approved: the user is told"
-            } else {
-                "rejected"
-            }
-        })
+        .map(|_| if approve { "approved" } else { "rejected" })
         .map_err(ApiError::from);
-    finish(&state, who, csrf, &n, result).await
+    finish(&state, ctx, result).await
+}
+
+/// Most tickets one bulk action changes.
+const BULK_MAX: usize = 200;
+
+/// `POST /agent/bulk`: assign, set the priority of, or merge the tickets ticked in the inbox.
+/// Each ticket is changed in its own transaction and the rules apply to each; the inbox then
+/// says how many changed and why the others did not.
+pub async fn bulk(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: axum::body::Bytes,
+) -> Response {
+    let (who, csrf) = match staff(&state, &jar, "/agent").await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let mut numbers = Vec::new();
+    let (mut sent_csrf, mut back, mut assignee, mut priority, mut merge) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "n" => numbers.push(v.into_owned()),
+            "csrf" => sent_csrf = v.into_owned(),
+            "back" => back = v.into_owned(),
+            "assignee" => assignee = v.trim().to_owned(),
+            "priority" => priority = v.trim().to_owned(),
+            "merge_into" => merge = v.trim().to_owned(),
+            _ => {}
+        }
+    }
+    if !session_csrf_ok(&csrf, &sent_csrf) {
+        return forbidden();
+    }
+    let back = super::staff::local_path(&back);
+    let back = if back.starts_with("/agent") {
+        back
+    } else {
+        "/agent"
+    };
+    let sep = if back.contains('?') { '&' } else { '?' };
+    if numbers.is_empty() || numbers.len() > BULK_MAX {
+        return Redirect::to(&format!("{back}{sep}done=none_selected")).into_response();
+    }
+    let patch = || -> Result<Option<TicketPatch>, ApiError> {
+        let mut p = TicketPatch::default();
+        if !assignee.is_empty() {
+            let email = if assignee == "me" {
+                who.email.clone()
+            } else {
+                assignee.clone()
+            };
+            p.assignee_email = Some(Some(email));
+        }
+        if !priority.is_empty() {
+            p.priority = Some(priority.parse::<Priority>()?);
+        }
+        Ok((!p.is_empty()).then_some(p))
+    };
+    let master = if merge.is_empty() {
+        None
+    } else {
+        match parse(&merge) {
+            Some(m) => Some(m),
+            None => {
+                let reason = format!("{merge}: not a ticket number");
+                return Redirect::to(&format!("{back}{sep}failed={}", urlencode(&reason)))
+                    .into_response();
+            }
+        }
+    };
+    let (mut changed, mut failed) = (0usize, Vec::new());
+    for raw in &numbers {
+        let outcome = async {
+            let n = parse(raw)
+                .ok_or_else(|| ApiError::invalid("n", "invalid_number", "not a ticket number"))?;
+            if let Some(p) = patch()? {
+                state.store.update_ticket(&who, &n, p).await?;
+            }
+            if let Some(m) = &master
+                && m != &n
+            {
+                merge_into(&state, &who, &n, m).await?;
+            }
+            Ok::<(), ApiError>(())
+        }
+        .await;
+        match outcome {
+            Ok(()) => changed += 1,
+            Err(e) => failed.push(format!("{raw}: {}", e.message)),
+        }
+    }
+    failed.truncate(10);
+    let to = format!(
+        "{back}{sep}changed={changed}&of={}&failed={}",
+        numbers.len(),
+        urlencode(&failed.join("\n"))
+    );
+    Redirect::to(&to).into_response()
 }
 
 #[cfg(test)]
@@ -586,20 +1164,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_done_key_has_a_message() {
+        let tr = Tr::new(
+            closedloop_domain::notice::Lang::En,
+            chrono_tz::Asia::Shanghai,
+        );
+        for d in DONE {
+            let key = format!("done_{d}");
+            assert_ne!(tr.of("ticket", &key), key);
+        }
+    }
+
+    #[test]
+    fn search_phrases_are_a_chinese_run_or_a_long_word() {
+        assert_eq!(
+            probe_phrase("【紧急】同一订单扣款两次").as_deref(),
+            Some("紧急")
+        );
+        assert_eq!(probe_phrase("订单扣款两次").as_deref(), Some("订单扣款"));
+        assert_eq!(
+            probe_phrase("Charged twice for order").as_deref(),
+            Some("charged")
+        );
+        assert_eq!(probe_phrase("hi, ok"), None);
+    }
+
+    #[test]
     fn agents_are_offered_only_the_moves_their_role_allows() {
         let agent: Vec<&str> = moves(Status::Received, Role::Agent)
             .iter()
-            .map(|m| m.0)
+            .map(|m| m.as_str())
             .collect();
         assert_eq!(agent, vec!["accept"]);
         let appeal: Vec<&str> = moves(Status::Appeal, Role::Agent)
             .iter()
-            .map(|m| m.0)
+            .map(|m| m.as_str())
             .collect();
         assert!(appeal.is_empty(), "{appeal:?}");
         let sup: Vec<&str> = moves(Status::Appeal, Role::Supervisor)
             .iter()
-            .map(|m| m.0)
+            .map(|m| m.as_str())
             .collect();
         assert_eq!(sup, vec!["uphold_appeal", "revise_appeal"]);
     }

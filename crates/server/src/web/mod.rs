@@ -1,18 +1,28 @@
-//! The public web channel, server-rendered and working without JavaScript: the feedback form
+//! The web pages, server-rendered and working without JavaScript. Public: the feedback form
 //! (`/feedback`), the private follow page of one ticket (`/t/{token}`) and the page behind the
-//! signed link in result and survey messages (`/r/{token}`); for staff, signing in (`/login`)
-//! and the mail intake log with its quarantine (`/admin/mail`).
+//! signed link in result and survey messages (`/r/{token}`). Signed in: the customer portal
+//! (`/portal`), the agents' console (`/agent`: inbox, board, ticket workspace, canned
+//! responses), settings (`/settings`) and the mail intake log with its quarantine
+//! (`/admin/mail`). Console and portal speak Chinese or English from the catalogue (`i18n`).
+//!
+//! Script: only `/static/console.js`, from our origin; every page's Content-Security-Policy
+//! allows no inline script.
 //!
 //! CSRF: a double-submit cookie. The form pages set a random `cl_csrf` cookie (HttpOnly,
 //! SameSite=Strict) and put the same value in a hidden field; a POST is accepted only when the
 //! two match. Nothing is kept on the server, so any instance sharing the database accepts a
 //! form another instance rendered.
 
+mod admin;
 mod agent;
+mod board;
+mod canned;
 mod follow;
 mod form;
+pub mod i18n;
 mod portal;
 mod result;
+mod settings;
 mod staff;
 
 use askama::Template;
@@ -43,8 +53,47 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/t/{token}/attachments/{id}", get(follow::attachment))
         .route("/r/{token}", get(result::show).post(result::act))
         .route("/login", get(staff::login_page).post(staff::login))
+        .route("/lang", axum::routing::post(i18n::switch))
+        .route("/settings", get(settings::show).post(settings::save))
+        .route("/static/console.js", get(console_js))
+        .route("/agent/board", get(board::show))
+        .route("/agent/board/move", axum::routing::post(board::drop))
+        .route("/agent/live", get(board::live))
+        .route("/agent/bulk", axum::routing::post(agent::bulk))
+        .route("/agent/canned", get(canned::list).post(canned::add))
+        .route(
+            "/agent/canned/{id}/delete",
+            axum::routing::post(canned::delete),
+        )
+        .route(
+            "/agent/tickets/{number}/merge",
+            axum::routing::post(agent::merge),
+        )
         .route("/logout", axum::routing::post(staff::logout))
         .route("/admin/mail", get(staff::mail_log))
+        .route("/admin/users", get(admin::users).post(admin::add_user))
+        .route(
+            "/admin/users/{id}/active",
+            axum::routing::post(admin::set_active),
+        )
+        .route(
+            "/admin/organisation",
+            get(admin::organisation).post(admin::add_department),
+        )
+        .route("/admin/templates", get(admin::templates))
+        .route(
+            "/admin/templates/{event}/{lang}/{channel}",
+            axum::routing::post(admin::save_template),
+        )
+        .route("/admin/channels", get(admin::channels))
+        .route(
+            "/admin/channels/sites",
+            axum::routing::post(admin::add_site),
+        )
+        .route(
+            "/admin/channels/webhooks",
+            axum::routing::post(admin::add_source),
+        )
         .route("/portal", get(portal::home))
         .route(
             "/portal/tickets/{number}",
@@ -174,7 +223,20 @@ fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
         && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// An HTML page with a strict content security policy (no scripts at all).
+/// The console's script (see the module comment).
+async fn console_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("console.js"),
+    )
+        .into_response()
+}
+
+/// An HTML page with a strict content security policy: scripts only from our origin (the
+/// console's one file), never inline.
 fn page(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => {
@@ -187,8 +249,9 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-                     form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                    "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                     style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'",
                 ),
             );
             res
@@ -230,7 +293,7 @@ async fn visible_ticket(
     }
 }
 
-/// A moment as pages show it.
+/// A moment as the public pages show it (the console and portal use the reader's zone).
 fn when(d: chrono::DateTime<chrono::Utc>) -> String {
     d.format("%Y-%m-%d %H:%M UTC").to_string()
 }

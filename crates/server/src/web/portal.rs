@@ -1,21 +1,23 @@
 //! The customer portal: a signed-in customer's tickets and messages, each ticket's public
-//! timeline, replying, confirming or appealing the result and answering the survey. The
-//! store's scoping makes every page the customer's own; forms carry the session's CSRF token.
+//! timeline, replying with files as evidence, confirming or appealing the result and answering
+//! the survey. The store's scoping makes every page the customer's own; forms carry the
+//! session's CSRF token.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use closedloop_domain::{Action, Status, TextField, TicketNumber};
-use closedloop_store::{Principal, TicketFilter, TransitionRequest};
+use closedloop_store::{NewAttachment, Principal, TicketFilter, TransitionRequest};
 use serde::Deserialize;
 
-use super::staff::{customer, session_csrf_ok, urlencode};
-use super::{forbidden, not_found, page, refused, visible_ticket, when};
+use super::i18n::Tr;
+use super::staff::{customer, session_csrf_ok};
+use super::{forbidden, not_found, page, refused, visible_ticket};
 use crate::AppState;
+use crate::attachments::{self, MAX_FILES};
 use crate::error::ApiError;
 
 struct MessageView {
@@ -30,6 +32,8 @@ struct MessageView {
 #[derive(Template)]
 #[template(path = "portal.html")]
 struct PortalPage {
+    tr: Tr,
+    here: String,
     name: String,
     csrf: String,
     /// Number, title, status, updated.
@@ -37,11 +41,12 @@ struct PortalPage {
     messages: Vec<MessageView>,
 }
 
-pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
+pub async fn home(State(state): State<AppState>, jar: CookieJar, tr: Tr) -> Response {
     let (who, csrf) = match customer(&state, &jar, "/portal").await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let tr = tr.for_user(&who);
     let filter = TicketFilter {
         limit: 100,
         ..TicketFilter::default()
@@ -54,6 +59,8 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
         (Err(e), _) | (_, Err(e)) => return refused(e),
     };
     let p = PortalPage {
+        tr,
+        here: "/portal".into(),
         name: who.name,
         csrf,
         tickets: tickets
@@ -63,8 +70,8 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
                 (
                     t.number.as_str().to_owned(),
                     t.title,
-                    t.status.as_str().to_owned(),
-                    when(t.updated_at),
+                    tr.of("status", t.status.as_str()),
+                    tr.when(t.updated_at),
                 )
             })
             .collect(),
@@ -72,7 +79,7 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
             .into_iter()
             .map(|m| MessageView {
                 id: m.id,
-                at: when(m.sent_at),
+                at: tr.when(m.sent_at),
                 number: m.ticket_number.as_str().to_owned(),
                 subject: m.subject,
                 body: m.body,
@@ -86,11 +93,16 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
 #[derive(Template)]
 #[template(path = "portal_ticket.html")]
 struct TicketPage {
+    tr: Tr,
+    here: String,
     name: String,
     csrf: String,
     number: String,
     title: String,
     status: String,
+    status_label: String,
+    /// Names of the ticket's files.
+    files: Vec<String>,
     /// When, what, text.
     entries: Vec<(String, String, Option<String>)>,
     can_confirm: bool,
@@ -101,9 +113,14 @@ struct TicketPage {
     error: Option<String>,
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the page's parts, each from the handler"
+)]
 async fn ticket_page(
     state: &AppState,
     who: Principal,
+    tr: Tr,
     csrf: String,
     n: &TicketNumber,
     flash: Option<String>,
@@ -114,20 +131,25 @@ async fn ticket_page(
         Ok(t) => t,
         Err(res) => return res,
     };
-    let (timeline, survey) = match (
+    let (timeline, survey, files) = match (
         state.store.timeline(&who, n).await,
         state.store.survey(&who, n).await,
+        state.store.attachments(t.id).await,
     ) {
-        (Ok(tl), Ok(s)) => (tl, s),
-        (Err(e), _) | (_, Err(e)) => return refused(e),
+        (Ok(tl), Ok(s), Ok(f)) => (tl, s, f),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return refused(e),
     };
     let window = chrono::Duration::days(state.config.closing.appeal_days);
     let in_window = t
         .resolved_at
         .is_some_and(|r| state.clock.now() <= r + window);
     let p = TicketPage {
+        tr,
+        here: format!("/portal/tickets/{n}"),
         name: who.name,
         csrf,
+        files: files.into_iter().map(|f| f.filename).collect(),
+        status_label: tr.of("status", t.status.as_str()),
         number: t.number.as_str().to_owned(),
         can_confirm: t.status == Status::Resolved,
         can_appeal: matches!(t.status, Status::Resolved | Status::Closed) && in_window,
@@ -140,11 +162,15 @@ async fn ticket_page(
             .map(|e| {
                 let what = match &e.new_value {
                     Some(v) if e.field.as_deref() == Some("status") => {
-                        format!("{} → {v}", e.kind.as_str())
+                        format!(
+                            "{} → {}",
+                            tr.of("entry", e.kind.as_str()),
+                            tr.of("status", v)
+                        )
                     }
-                    _ => e.kind.as_str().to_owned(),
+                    _ => tr.of("entry", e.kind.as_str()),
                 };
-                (when(e.created_at), what, e.body)
+                (tr.when(e.created_at), what, e.body)
             })
             .collect(),
         flash,
@@ -158,9 +184,13 @@ pub struct TicketQuery {
     done: Option<String>,
 }
 
+/// What a change's `done` key says; unknown keys say nothing.
+const DONE: &[&str] = &["reply", "closed", "appeal", "survey"];
+
 pub async fn ticket(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
     Query(q): Query<TicketQuery>,
 ) -> Response {
@@ -171,36 +201,130 @@ pub async fn ticket(
         Ok(s) => s,
         Err(res) => return res,
     };
-    ticket_page(&state, who, csrf, &n, q.done, None, StatusCode::OK).await
+    let tr = tr.for_user(&who);
+    let flash = q
+        .done
+        .filter(|d| DONE.contains(&d.as_str()))
+        .map(|d| tr.of("portal", &format!("done_{d}")));
+    ticket_page(&state, who, tr, csrf, &n, flash, None, StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
-pub struct ActForm {
-    #[serde(default)]
+/// A portal form as sent (multipart, so that a reply can bring files).
+#[derive(Default)]
+struct ActForm {
     csrf: String,
-    #[serde(default)]
     action: String,
-    #[serde(default)]
     text: String,
     stars: Option<u8>,
+    /// File name and bytes; `None` bytes: larger than allowed.
+    files: Vec<(String, Option<Vec<u8>>)>,
+}
+
+async fn read_form(mut multipart: Multipart, max: usize) -> Option<ActForm> {
+    let mut form = ActForm::default();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "files" {
+            let filename = field.file_name().unwrap_or_default().to_owned();
+            let mut field = field;
+            let mut bytes = Some(Vec::new());
+            while let Some(chunk) = field.chunk().await.ok()? {
+                if let Some(b) = &mut bytes {
+                    if b.len() + chunk.len() > max {
+                        bytes = None;
+                    } else {
+                        b.extend_from_slice(&chunk);
+                    }
+                }
+            }
+            // A browser sends an empty part when no file was chosen.
+            if !(filename.is_empty() && bytes.as_ref().is_some_and(Vec::is_empty)) {
+                form.files.push((filename, bytes));
+            }
+            continue;
+        }
+        let text = field.text().await.ok()?;
+        match name.as_str() {
+            "csrf" => form.csrf = text,
+            "action" => form.action = text,
+            "text" => form.text = text,
+            "stars" => form.stars = text.trim().parse().ok(),
+            _ => {}
+        }
+    }
+    Some(form)
+}
+
+/// Checks the files (count, size, type by content) and stores them; the reason for the first
+/// one refused otherwise.
+async fn store_files(
+    state: &AppState,
+    files: &[(String, Option<Vec<u8>>)],
+) -> Result<Vec<NewAttachment>, ApiError> {
+    if files.len() > MAX_FILES {
+        return Err(ApiError::invalid(
+            "files",
+            "too_many",
+            format!("at most {MAX_FILES} files"),
+        ));
+    }
+    let dir = state.config.attachments_dir();
+    let mut stored = Vec::new();
+    for (name, bytes) in files {
+        let shown = attachments::sanitise_filename(name);
+        let Some(bytes) = bytes else {
+            return Err(ApiError::invalid(
+                "files",
+                "too_large",
+                format!(
+                    "{shown}: at most {} bytes per file",
+                    state.config.max_attachment_bytes
+                ),
+            ));
+        };
+        let Some(kind) = attachments::sniff(bytes) else {
+            return Err(ApiError::invalid(
+                "files",
+                "unsupported_type",
+                format!("{shown}: PNG, JPEG, GIF, WebP, PDF or plain text only"),
+            ));
+        };
+        let sha256 = attachments::digest(bytes);
+        if let Err(error) = attachments::save(&dir, &sha256, bytes).await {
+            tracing::error!(%error, "cannot store an attachment");
+            return Err(ApiError::internal());
+        }
+        stored.push(NewAttachment {
+            sha256,
+            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            content_type: kind.to_owned(),
+            filename: shown,
+        });
+    }
+    Ok(stored)
 }
 
 pub async fn act(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Path(number): Path<String>,
-    form: Result<Form<ActForm>, FormRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let (Ok(n), Ok(Form(form))) = (number.parse::<TicketNumber>(), form) else {
+    let (Ok(n), Ok(multipart)) = (number.parse::<TicketNumber>(), multipart) else {
         return forbidden();
     };
     let (who, csrf) = match customer(&state, &jar, &format!("/portal/tickets/{n}")).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let Some(form) = read_form(multipart, state.config.max_attachment_bytes).await else {
+        return forbidden();
+    };
     if !session_csrf_ok(&csrf, &form.csrf) {
         return forbidden();
     }
+    let tr = tr.for_user(&who);
     let text = Some(form.text.trim().to_owned()).filter(|t| !t.is_empty());
     let move_with = |action| TransitionRequest {
         action,
@@ -210,12 +334,15 @@ pub async fn act(
     };
     let result: Result<&str, ApiError> = match form.action.as_str() {
         "reply" => match TextField::parse("text", &form.text, 5_000) {
-            Ok(body) => state
-                .store
-                .add_entry(&who, &n, true, body.as_str())
-                .await
-                .map(|_| "sent")
-                .map_err(Into::into),
+            Ok(body) => match store_files(&state, &form.files).await {
+                Ok(files) => state
+                    .store
+                    .add_entry(&who, &n, true, body.as_str(), &files)
+                    .await
+                    .map(|_| "reply")
+                    .map_err(Into::into),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.into()),
         },
         "close" => state
@@ -228,20 +355,35 @@ pub async fn act(
             .store
             .transition(&who, &n, move_with(Action::Appeal))
             .await
-            .map(|_| "appeal opened")
+            .map(|_| "appeal")
             .map_err(Into::into),
         "survey" => state
             .store
             .answer_survey(&who, &n, form.stars.unwrap_or(0), text.clone())
             .await
-            .map(|_| "thank you for your answer")
+            .map(|_| "survey")
             .map_err(Into::into),
         _ => return forbidden(),
     };
     match result {
-        Ok(done) => {
-            Redirect::to(&format!("/portal/tickets/{n}?done={}", urlencode(done))).into_response()
+        Ok(done) => Redirect::to(&format!("/portal/tickets/{n}?done={done}")).into_response(),
+        Err(e) => ticket_page(&state, who, tr, csrf, &n, None, Some(e.message), e.status).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_done_key_has_a_message() {
+        let tr = Tr::new(
+            closedloop_domain::notice::Lang::Zh,
+            chrono_tz::Asia::Shanghai,
+        );
+        for d in DONE {
+            let key = format!("done_{d}");
+            assert_ne!(tr.of("portal", &key), key);
         }
-        Err(e) => ticket_page(&state, who, csrf, &n, None, Some(e.message), e.status).await,
     }
 }

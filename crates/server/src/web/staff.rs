@@ -14,6 +14,7 @@ use closedloop_domain::Role;
 use closedloop_store::{MailLogFilter, Principal};
 use serde::Deserialize;
 
+use super::i18n::Tr;
 use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error};
 use crate::AppState;
 use crate::auth::{self, SESSION_COOKIE};
@@ -74,6 +75,22 @@ async fn signed_in(
     }
 }
 
+/// The signed-in user (staff or customer) and their session's token, if any.
+pub(super) async fn session(state: &AppState, jar: &CookieJar) -> Option<(Principal, String)> {
+    let cookie = jar.get(SESSION_COOKIE)?;
+    match state
+        .store
+        .principal_by_session(&auth::digest(cookie.value()))
+        .await
+    {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot read a session");
+            None
+        }
+    }
+}
+
 /// The session's token, as a form field (compared in constant time).
 pub(super) fn session_csrf_ok(expected: &str, sent: &str) -> bool {
     let (a, b) = (expected.as_bytes(), sent.as_bytes());
@@ -93,12 +110,20 @@ pub(super) fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Where to go after signing in: a path of ours (never another site, `//evil.example`) that
-/// fits the role — the console for staff, the portal for customers.
+/// A path of ours to go back to (never another site, `//evil.example`); else the front page.
+pub(super) fn local_path(next: &str) -> &str {
+    if is_ours(next) { next } else { "/" }
+}
+
+fn is_ours(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+}
+
+/// Where to go after signing in: a path of ours that fits the role — the console for staff,
+/// the portal for customers.
 fn local(next: &str, staff: bool) -> &str {
     let home = if staff { "/agent" } else { "/portal" };
-    let ours = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if ours && next.starts_with("/portal") != staff {
+    if is_ours(next) && next.starts_with("/portal") != staff {
         next
     } else {
         home
@@ -108,6 +133,8 @@ fn local(next: &str, staff: bool) -> &str {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    tr: Tr,
+    here: String,
     csrf: String,
     next: String,
     email: String,
@@ -119,10 +146,12 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-pub async fn login_page(jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
+pub async fn login_page(jar: CookieJar, tr: Tr, Query(q): Query<NextQuery>) -> Response {
     let (jar, csrf) = csrf_token(jar);
     let next = q.next.unwrap_or_default();
     let p = LoginPage {
+        tr,
+        here: format!("/login?next={}", urlencode(&next)),
         csrf,
         next,
         email: String::new(),
@@ -147,6 +176,7 @@ pub async fn login(
     _limit: Throttled<LoginAttempts>,
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
@@ -159,10 +189,12 @@ pub async fn login(
         Ok(Some(u)) => u,
         Ok(None) => {
             let p = LoginPage {
+                tr,
+                here: format!("/login?next={}", urlencode(&form.next)),
                 csrf: form.csrf,
                 next: form.next,
                 email: form.email,
-                error: Some("邮箱或密码错误 / Wrong email or password".into()),
+                error: Some(tr.t("login.wrong").to_owned()),
             };
             return page(StatusCode::UNAUTHORIZED, &p);
         }

@@ -23,7 +23,7 @@ async fn sign_in(b: &Browser, base: &str, email: &str) {
     b.goto(&format!("{base}/login")).await;
     b.type_into("#email", email).await;
     b.type_into("#password", "password-123").await;
-    b.click("button[type=submit]").await;
+    b.click("#sign-in").await;
     for _ in 0..50 {
         let url = b.url().await;
         if url.contains("/agent") || url.contains("/portal") {
@@ -74,7 +74,7 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
         .await;
 
     // The agent signs in and finds the new ticket in the inbox; its title is text, not markup.
-    let b = Browser::start().await;
+    let b = Browser::start("en-US").await;
     sign_in(&b, &app.base, "li.agent@example.cn").await;
     let row = b.text("#tickets").await;
     assert!(row.contains(&number), "{row}");
@@ -89,9 +89,9 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
     b.click(&format!("a[href='/agent/tickets/{number}']")).await;
     assert_eq!(b.text("#number").await, number);
     b.click("button[value=accept]").await;
-    b.wait_text("#status", "accepted").await;
+    b.wait_attr("#status", "data-status", "accepted").await;
     b.click("button[value=start]").await;
-    b.wait_text("#status", "in_progress").await;
+    b.wait_attr("#status", "data-status", "in_progress").await;
     b.type_into("#body", "我们正在核对银行流水。").await;
     b.click("button[value=reply]").await;
     b.wait_text("#timeline", "我们正在核对银行流水。").await;
@@ -104,11 +104,12 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
     b.click("form[action$='/solutions'] button[type=submit]")
         .await;
     b.wait_text(".flash", "waits for approval").await;
-    assert_eq!(b.text("#status").await, "solution_proposed");
+    b.wait_attr("#status", "data-status", "solution_proposed")
+        .await;
     b.screenshot("ticket").await;
     // An agent cannot approve.
     assert!(b.all("button[value=approve]").await.is_empty());
-    b.click("nav button[type=submit]").await;
+    b.click("#sign-out").await;
     b.wait_text("h1", "Sign in").await;
 
     // The supervisor approves: the ticket is resolved and the customer told.
@@ -116,24 +117,24 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
     b.goto(&format!("{}/agent/tickets/{number}", app.base))
         .await;
     b.click("button[value=approve]").await;
-    b.wait_text("#status", "resolved").await;
+    b.wait_attr("#status", "data-status", "resolved").await;
     b.screenshot("approved").await;
 
     // The customer reads the result in the portal, confirms it there and answers the survey.
     let result = message_link(&app, &customer, "result").await;
-    b.click("nav button[type=submit]").await;
+    b.click("#sign-out").await;
     b.wait_text("h1", "Sign in").await;
     sign_in(&b, &app.base, "zhang@example.cn").await;
     b.wait_text("body", "重复扣款的 128.00 元原路退回。").await;
     b.screenshot("portal").await;
     b.click(&format!("a[href='/portal/tickets/{number}']"))
         .await;
-    b.wait_text("#status", "resolved").await;
-    b.click("input[value=close] ~ button").await;
-    b.wait_text("#status", "closed").await;
+    b.wait_attr("#status", "data-status", "resolved").await;
+    b.click("#confirm").await;
+    b.wait_attr("#status", "data-status", "closed").await;
     b.click("input[name=stars][value='5']").await;
     b.type_into("#comment", "处理得很快").await;
-    b.click("#comment ~ button").await;
+    b.click("#send-survey").await;
     b.wait_text(".flash", "thank you").await;
     b.screenshot("portal-ticket").await;
 
@@ -150,4 +151,57 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
         .get(&app.admin, &format!("/api/v1/tickets/{number}"))
         .await;
     assert_eq!(t.str("status"), "closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_dragged_on_the_board_moves_and_the_console_switches_to_chinese() {
+    let app = spawn_with(Backend::Sqlite, |_| {}).await;
+    app.user("li.agent@example.cn", "agent", &["payment"]).await;
+    let customer = app.user("zhang@example.cn", "customer", &[]).await;
+    let number = app
+        .create(&customer, json!({"channel": "web", "description": "同一个订单被扣款两次，请退款。", "category": "payment"}))
+        .await;
+
+    // An English browser gets the English console.
+    let b = Browser::start("en-US").await;
+    sign_in(&b, &app.base, "li.agent@example.cn").await;
+    b.wait_text("h1", "Open in my departments").await;
+    b.goto(&format!("{}/agent/board", app.base)).await;
+    let card = format!("#card-{number}");
+    b.find(&format!(".column[data-status=received] {card}"))
+        .await;
+
+    // Dragged onto "Accepted": accepted, and the card sits in that column.
+    b.drag(
+        &format!("{card} .title"),
+        ".column[data-status=accepted] h3",
+    )
+    .await;
+    b.wait_text("#board-status", "moved to Accepted").await;
+    b.find(&format!(".column[data-status=accepted] {card}"))
+        .await;
+    let path = format!("/api/v1/tickets/{number}");
+    assert_eq!(app.get(&app.admin, &path).await.str("status"), "accepted");
+
+    // Dragged straight to "Closed": refused, with the reason, and nothing changes.
+    b.drag(&format!("{card} .title"), ".column[data-status=closed] h3")
+        .await;
+    b.wait_text("#board-status", "Not moved").await;
+    assert!(
+        b.all("#board-status.refused").await.len() == 1,
+        "the refusal is shown as one"
+    );
+    assert_eq!(app.get(&app.admin, &path).await.str("status"), "accepted");
+    b.screenshot("board").await;
+
+    // The switch on every page: the console in Chinese, remembered after signing out.
+    b.click("button[name=lang][value=zh]").await;
+    b.wait_text("h1", "看板").await;
+    b.goto(&format!("{}/agent", app.base)).await;
+    b.wait_text("h1", "本部门未结工单").await;
+    b.wait_text("#tickets", "已受理").await;
+    b.screenshot("inbox-zh").await;
+    b.click("#sign-out").await;
+    b.wait_text("h1", "登录").await;
+    b.screenshot("login-zh").await;
 }

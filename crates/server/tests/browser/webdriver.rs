@@ -30,7 +30,9 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    pub async fn start() -> Browser {
+    /// A headless Chromium whose languages are `lang` (`en-US`, `zh-CN`): it sends them as
+    /// `Accept-Language`.
+    pub async fn start(lang: &str) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -52,7 +54,8 @@ impl Browser {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--window-size=1280,1000", "--lang=zh-CN"]
+                    "--disable-sync", "--window-size=1600,1000", format!("--lang={lang}")],
+                "prefs": {"intl.accept_languages": lang}
             }
         }}});
         let res: Value = http
@@ -188,6 +191,50 @@ impl Browser {
             "{css} never showed {needle:?}; last: {last:?} on {}",
             self.url().await
         );
+    }
+
+    /// Waits up to 5 s for the attribute `name` of `css` to be `value`.
+    pub async fn wait_attr(&self, css: &str, name: &str, value: &str) {
+        let mut last = Value::Null;
+        for _ in 0..50 {
+            if let Some(e) = self.all(css).await.into_iter().next() {
+                last = self
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/element/{e}/attribute/{name}"),
+                        None,
+                    )
+                    .await;
+                if last.as_str() == Some(value) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{css} never had {name}={value:?}; last: {last} on {}",
+            self.url().await
+        );
+    }
+
+    /// Presses the mouse on `from`, moves it in steps onto `to` and releases it there: real
+    /// pointer events, as a person dragging.
+    pub async fn drag(&self, from: &str, to: &str) {
+        let (a, b) = (self.find(from).await, self.find(to).await);
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": {ELEMENT: a}, "x": 0, "y": 0},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pause", "duration": 100},
+                {"type": "pointerMove", "duration": 250, "origin": {ELEMENT: b}, "x": 0, "y": 10},
+                {"type": "pointerMove", "duration": 100, "origin": {ELEMENT: b}, "x": 0, "y": 20},
+                {"type": "pointerUp", "button": 0}
+            ]
+        }]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions))
+            .await;
+        self.call(reqwest::Method::DELETE, "/actions", None).await;
     }
 
     /// Saves a PNG of the page under `target/screenshots/` (kept by CI as an artifact).

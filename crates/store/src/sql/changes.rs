@@ -355,9 +355,17 @@ impl SqlStore {
         number: &TicketNumber,
         public: bool,
         body: &str,
+        files: &[crate::NewAttachment],
     ) -> Result<TimelineEntry> {
         if !public && !actor.role.is_staff() {
             return Err(StoreError::Forbidden("write internal notes"));
+        }
+        if !public && !files.is_empty() {
+            return Err(StoreError::invalid(
+                "files",
+                "not_allowed",
+                "files come with replies, not internal notes",
+            ));
         }
         let now_ms = to_ms(self.clock.now());
         let mut tx = self.write.begin().await?;
@@ -386,6 +394,7 @@ impl SqlStore {
             now_ms,
         )
         .await?;
+        super::links::attach(&mut tx, t.id, files, now_ms).await?;
         if public && actor.role.is_staff() && t.first_response_at.is_none() {
             sqlx::query("UPDATE tickets SET first_response_at = $1, updated_at = $1 WHERE id = $2")
                 .bind(now_ms)

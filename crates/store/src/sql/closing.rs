@@ -1028,13 +1028,25 @@ impl SqlStore {
                 "SMS needs a phone number",
             ));
         }
+        let zone = clean("time_zone", p.time_zone.as_deref(), 64)?;
+        if let Some(z) = &zone
+            && z.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(StoreError::invalid(
+                "time_zone",
+                "invalid_time_zone",
+                "an IANA time zone such as Asia/Shanghai or Europe/London",
+            ));
+        }
         sqlx::query(
-            "UPDATE users SET notify_email = $1, notify_sms = $2, phone = $3, lang = $4 WHERE id = $5",
+            "UPDATE users SET notify_email = $1, notify_sms = $2, phone = $3, lang = $4, \
+             time_zone = $5 WHERE id = $6",
         )
         .bind(i64::from(p.email))
         .bind(i64::from(p.sms))
         .bind(&phone)
         .bind(p.lang.map(|l| l.as_str()))
+        .bind(&zone)
         .bind(user_id)
         .execute(&self.write)
         .await?;
@@ -1042,12 +1054,13 @@ impl SqlStore {
     }
 
     pub(crate) async fn preferences_impl(&self, user_id: i64) -> Result<Preferences> {
-        let r =
-            sqlx::query("SELECT notify_email, notify_sms, phone, lang FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.read)
-                .await?
-                .ok_or(StoreError::NotFound("user"))?;
+        let r = sqlx::query(
+            "SELECT notify_email, notify_sms, phone, lang, time_zone FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
         Ok(Preferences {
             email: r.try_get::<i64, _>(0)? != 0,
             sms: r.try_get::<i64, _>(1)? != 0,
@@ -1055,6 +1068,7 @@ impl SqlStore {
             lang: r
                 .try_get::<Option<String>, _>(3)?
                 .and_then(|l| l.parse().ok()),
+            time_zone: r.try_get(4)?,
         })
     }
 }

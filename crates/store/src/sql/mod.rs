@@ -1,6 +1,7 @@
 //! The SQL implementation of [`crate::Store`] for SQLite and PostgreSQL.
 
 mod bulk;
+mod canned;
 mod changes;
 mod closing;
 mod committer;
@@ -355,7 +356,13 @@ impl crate::Store for SqlStore {
         self.create_user_impl(user).await
     }
     async fn list_users(&self) -> Result<Vec<crate::User>> {
-        self.list_users_impl().await
+        self.list_users_impl(false).await
+    }
+    async fn list_staff(&self) -> Result<Vec<crate::User>> {
+        self.list_users_impl(true).await
+    }
+    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<crate::User> {
+        self.set_user_active_impl(user_id, active).await
     }
     async fn count_admins(&self) -> Result<i64> {
         self.count_admins_impl().await
@@ -462,8 +469,10 @@ impl crate::Store for SqlStore {
         number: &closedloop_domain::TicketNumber,
         public: bool,
         body: &str,
+        files: &[crate::NewAttachment],
     ) -> Result<crate::TimelineEntry> {
-        self.add_entry_impl(actor, number, public, body).await
+        self.add_entry_impl(actor, number, public, body, files)
+            .await
     }
     async fn timeline(
         &self,
@@ -719,6 +728,22 @@ impl crate::Store for SqlStore {
     }
     async fn set_preferences(&self, user_id: i64, preferences: &crate::Preferences) -> Result<()> {
         self.set_preferences_impl(user_id, preferences).await
+    }
+    async fn canned_responses(
+        &self,
+        actor: &crate::Principal,
+    ) -> Result<Vec<crate::CannedResponse>> {
+        self.canned_responses_impl(actor).await
+    }
+    async fn add_canned_response(
+        &self,
+        actor: &crate::Principal,
+        new: crate::NewCannedResponse,
+    ) -> Result<crate::CannedResponse> {
+        self.add_canned_response_impl(actor, new).await
+    }
+    async fn delete_canned_response(&self, actor: &crate::Principal, id: i64) -> Result<()> {
+        self.delete_canned_response_impl(actor, id).await
     }
     async fn create_widget_site(
         &self,

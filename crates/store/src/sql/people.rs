@@ -41,12 +41,20 @@ impl SqlStore {
         Ok(created)
     }
 
-    pub(crate) async fn list_users_impl(&self) -> Result<Vec<User>> {
+    /// Every user, or only active staff (the people tickets can be assigned to: a short list
+    /// even when customers number in the millions).
+    pub(crate) async fn list_users_impl(&self, staff_only: bool) -> Result<Vec<User>> {
         let mut conn = self.read.acquire().await?;
-        let rows =
-            sqlx::query("SELECT id, email, name, role, active, created_at FROM users ORDER BY id")
-                .fetch_all(&mut *conn)
-                .await?;
+        let filter = if staff_only {
+            " WHERE role <> 'customer' AND active = 1"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id, email, name, role, active, created_at FROM users{filter} ORDER BY id"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
         let mut users = rows.iter().map(user).collect::<Result<Vec<_>>>()?;
         let memberships = sqlx::query(
             "SELECT ud.user_id, d.code FROM user_departments ud JOIN departments d ON d.id = ud.department_id ORDER BY d.code",
@@ -60,6 +68,23 @@ impl SqlStore {
             }
         }
         Ok(users)
+    }
+
+    pub(crate) async fn set_user_active_impl(&self, user_id: i64, active: bool) -> Result<User> {
+        let changed = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(user_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.list_users_impl(false)
+            .await?
+            .into_iter()
+            .find(|u| u.id == user_id)
+            .ok_or(StoreError::NotFound("user"))
     }
 
     pub(crate) async fn count_admins_impl(&self) -> Result<i64> {
@@ -329,8 +354,9 @@ pub(crate) async fn principal_where(
     condition: &str,
     arg: Arg,
 ) -> Result<Option<Principal>> {
-    let mut sql =
-        Sql::new("SELECT u.id, u.email, u.name, u.role FROM users u WHERE u.active = 1 AND ");
+    let mut sql = Sql::new(
+        "SELECT u.id, u.email, u.name, u.role, u.lang, u.time_zone FROM users u WHERE u.active = 1 AND ",
+    );
     sql.push(condition);
     let sql = Sql {
         args: vec![arg],
@@ -351,6 +377,10 @@ pub(crate) async fn principal_where(
         name: row.try_get(2)?,
         role: parse_stored::<Role>(&row.try_get::<String, _>(3)?)?,
         departments,
+        lang: row
+            .try_get::<Option<String>, _>(4)?
+            .and_then(|l| l.parse().ok()),
+        time_zone: row.try_get(5)?,
     }))
 }
 

@@ -309,6 +309,17 @@ impl SqlStore {
                 .bind(Arg::Text(n.as_str().to_owned()))
                 .push(")");
         }
+        if let Some(id) = f.requester_id {
+            sql.push(" AND t.requester_id = ").bind(Arg::Int(id));
+        }
+        if let Some(due) = f.due_before {
+            let at = to_ms(due);
+            sql.push(" AND (t.first_response_due_at < ")
+                .bind(Arg::Int(at))
+                .push(" OR t.resolution_due_at < ")
+                .bind(Arg::Int(at))
+                .push(")");
+        }
         if let Some(c) = f.channel {
             sql.push(" AND t.channel = ")
                 .bind(Arg::Text(c.as_str().into()));
@@ -332,6 +343,22 @@ impl SqlStore {
             sql.push(" OR t.number = ")
                 .bind(Arg::Text(q.trim().to_owned()))
                 .push(")");
+        }
+        if f.by_due {
+            let limit = f.limit.clamp(1, 200);
+            sql.push(
+                " ORDER BY CASE WHEN t.first_response_due_at IS NULL \
+                 AND t.resolution_due_at IS NULL THEN 1 ELSE 0 END, \
+                 COALESCE(t.first_response_due_at, t.resolution_due_at), t.id LIMIT ",
+            )
+            .bind(Arg::Int(i64::from(limit)));
+            let mut conn = self.read.acquire().await?;
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            let items = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
+            return Ok(Page {
+                items,
+                next_cursor: None,
+            });
         }
         if let Some(c) = f.cursor {
             sql.push(" AND (t.created_at < ")

@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod closing;
+mod console;
 mod input;
 mod lifecycle;
 mod listing;
@@ -16,6 +17,7 @@ mod widget;
 pub use access::*;
 pub use auth::*;
 pub use closing::*;
+pub use console::*;
 pub use input::*;
 pub use lifecycle::*;
 pub use listing::*;
