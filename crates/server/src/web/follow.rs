@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use closedloop_domain::TextField;
-use closedloop_store::{EntryKind, StoreError, Ticket, TimelineEntry};
+use closedloop_store::{StoreError, Ticket, TimelineEntry};
 use serde::Deserialize;
 
+use super::i18n::Tr;
 use super::{
     csrf_ok, csrf_token, forbidden, not_found, page, server_error, token_hash, well_formed,
 };
@@ -20,7 +21,7 @@ use crate::rate_limit::{Public, Throttled};
 
 struct EntryView {
     at: String,
-    kind: &'static str,
+    kind: String,
     actor: Option<String>,
     body: Option<String>,
     change: Option<String>,
@@ -35,10 +36,13 @@ struct AttachmentView {
 #[derive(Template)]
 #[template(path = "follow.html")]
 struct FollowPage {
+    tr: Tr,
+    here: String,
     csrf: String,
     token: String,
     number: String,
     status: String,
+    status_label: String,
     title: String,
     entries: Vec<EntryView>,
     attachments: Vec<AttachmentView>,
@@ -46,35 +50,22 @@ struct FollowPage {
     reply: String,
 }
 
-fn kind_label(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::Created => "已登记 / Registered",
-        EntryKind::Reply => "回复 / Reply",
-        EntryKind::Note => "备注 / Note",
-        EntryKind::StatusChanged => "状态变更 / Status changed",
-        EntryKind::Assigned => "已分派 / Assigned",
-        EntryKind::FieldChanged => "信息更新 / Updated",
-        EntryKind::Routed => "已转交 / Routed",
-        EntryKind::Triaged => "已分类 / Classified",
-        EntryKind::Sla => "时限提醒 / Service-level alert",
-        EntryKind::Solution => "解决方案 / Solution",
-        EntryKind::Approval => "审批 / Approval",
-        EntryKind::Appeal => "申诉 / Appeal",
-        EntryKind::Survey => "满意度 / Satisfaction",
-    }
-}
-
-fn view(e: TimelineEntry) -> EntryView {
+fn view(tr: &Tr, e: TimelineEntry) -> EntryView {
     let change = e.field.as_ref().map(|f| {
+        let label = |v: Option<&str>| match v {
+            Some(v) if f == "status" => tr.of("status", v),
+            Some(v) => v.to_owned(),
+            None => "—".to_owned(),
+        };
         format!(
             "{f}: {} → {}",
-            e.old_value.as_deref().unwrap_or("—"),
-            e.new_value.as_deref().unwrap_or("—")
+            label(e.old_value.as_deref()),
+            label(e.new_value.as_deref())
         )
     });
     EntryView {
-        at: super::when(e.created_at),
-        kind: kind_label(e.kind),
+        at: tr.when(e.created_at),
+        kind: tr.of("follow", e.kind.as_str()),
         actor: e.actor_name,
         body: e.body,
         change,
@@ -96,8 +87,13 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Ticket>, Respons
         })
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the page's parts, each from the handler"
+)]
 async fn follow_page(
     state: &AppState,
+    tr: Tr,
     status: StatusCode,
     csrf: String,
     token: String,
@@ -116,12 +112,15 @@ async fn follow_page(
         }
     };
     let p = FollowPage {
+        tr,
+        here: format!("/t/{token}"),
         csrf,
         token,
         number: ticket.number.as_str().to_owned(),
+        status_label: tr.of("status", ticket.status.as_str()),
         status: ticket.status.as_str().to_owned(),
         title: ticket.title,
-        entries: entries.into_iter().map(view).collect(),
+        entries: entries.into_iter().map(|e| view(&tr, e)).collect(),
         attachments: files
             .into_iter()
             .map(|a| AttachmentView {
@@ -141,6 +140,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
     jar: CookieJar,
+    tr: Tr,
 ) -> Response {
     let ticket = match lookup(&state, &token).await {
         Ok(Some(t)) => t,
@@ -150,6 +150,7 @@ pub async fn show(
     let (jar, csrf) = csrf_token(jar);
     let res = follow_page(
         &state,
+        tr,
         StatusCode::OK,
         csrf,
         token,
@@ -174,6 +175,7 @@ pub async fn reply(
     State(state): State<AppState>,
     Path(token): Path<String>,
     jar: CookieJar,
+    tr: Tr,
     form: Result<Form<ReplyForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
@@ -190,9 +192,10 @@ pub async fn reply(
     let body = match TextField::parse("body", &form.body, 5000) {
         Ok(b) => b,
         Err(e) => {
-            let msg = format!("回复无效 / Reply not valid: {}", e.message);
+            let msg = tr.fill("follow.reply_invalid", &[("reason", &e.message)]);
             return follow_page(
                 &state,
+                tr,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form.csrf,
                 token,
@@ -206,9 +209,10 @@ pub async fn reply(
     match state.store.reply_by_link(ticket.id, body.as_str()).await {
         Ok(_) => Redirect::to(&format!("/t/{token}")).into_response(),
         Err(StoreError::Invalid(e)) => {
-            let msg = format!("无法回复 / Cannot reply: {}", e.message);
+            let msg = tr.fill("follow.cannot_reply", &[("reason", &e.message)]);
             follow_page(
                 &state,
+                tr,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form.csrf,
                 token,

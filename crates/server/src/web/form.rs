@@ -11,6 +11,7 @@ use axum_extra::extract::CookieJar;
 use closedloop_domain::{Category, Channel, Description, TextField};
 use closedloop_store::{NewAttachment, NewTicket};
 
+use super::i18n::Tr;
 use super::{
     anonymous_origin, csrf_ok, csrf_token, forbidden, notice, page, register, server_error,
 };
@@ -52,19 +53,21 @@ impl Errors {
 #[derive(Template)]
 #[template(path = "feedback.html")]
 struct FeedbackPage {
+    tr: Tr,
+    here: String,
     csrf: String,
     answers: Answers,
     errors: Errors,
     general: Option<String>,
     /// (code, label)
     categories: Vec<(String, String)>,
-    max_files: usize,
-    max_size: String,
+    evidence_hint: String,
 }
 
 #[derive(Template)]
 #[template(path = "thanks.html")]
 struct ThanksPage {
+    tr: Tr,
     number: String,
     follow: String,
 }
@@ -85,14 +88,11 @@ fn size_label(bytes: usize) -> String {
     }
 }
 
-async fn categories(state: &AppState) -> Vec<(String, String)> {
+async fn categories(state: &AppState, tr: &Tr) -> Vec<(String, String)> {
     match state.store.list_categories().await {
         Ok(list) => list
             .into_iter()
-            .map(|c| {
-                let label = format!("{} / {}", c.name_zh, c.name);
-                (c.code, label)
-            })
+            .map(|c| (c.code, if tr.is_zh() { c.name_zh } else { c.name }))
             .collect(),
         Err(error) => {
             tracing::error!(%error, "cannot list categories for the form");
@@ -103,6 +103,7 @@ async fn categories(state: &AppState) -> Vec<(String, String)> {
 
 async fn form_page(
     state: &AppState,
+    tr: Tr,
     status: StatusCode,
     csrf: String,
     answers: Answers,
@@ -110,13 +111,20 @@ async fn form_page(
     general: Option<String>,
 ) -> Response {
     let p = FeedbackPage {
+        tr,
+        here: "/feedback".into(),
         csrf,
         answers,
         errors,
         general,
-        categories: categories(state).await,
-        max_files: MAX_FILES,
-        max_size: size_label(state.config.max_attachment_bytes),
+        categories: categories(state, &tr).await,
+        evidence_hint: tr.fill(
+            "form.evidence_hint",
+            &[
+                ("count", &MAX_FILES.to_string()),
+                ("size", &size_label(state.config.max_attachment_bytes)),
+            ],
+        ),
     };
     page(status, &p)
 }
@@ -125,10 +133,12 @@ pub async fn show(
     _limit: Throttled<Public>,
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
 ) -> Response {
     let (jar, csrf) = csrf_token(jar);
     let res = form_page(
         &state,
+        tr,
         StatusCode::OK,
         csrf,
         Answers::default(),
@@ -139,14 +149,16 @@ pub async fn show(
     (jar, res).into_response()
 }
 
-fn too_large(state: &AppState) -> Response {
+fn too_large(state: &AppState, tr: &Tr) -> Response {
     notice(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "上传内容过大 / Upload too large",
-        &format!(
-            "每个文件不超过 {0}，最多 {1} 个。/ Each file may be at most {0}, and at most {1} files.",
-            size_label(state.config.max_attachment_bytes),
-            MAX_FILES
+        tr.t("form.too_large"),
+        &tr.fill(
+            "form.too_large_text",
+            &[
+                ("size", &size_label(state.config.max_attachment_bytes)),
+                ("count", &MAX_FILES.to_string()),
+            ],
         ),
     )
 }
@@ -161,13 +173,14 @@ pub async fn submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     jar: CookieJar,
+    tr: Tr,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Ok(mut multipart) = multipart else {
         return notice(
             StatusCode::BAD_REQUEST,
-            "无法读取表单 / Cannot read the form",
-            "请使用页面上的表单提交。/ Please use the form on the page.",
+            tr.t("form.cannot_read"),
+            tr.t("form.cannot_read_text"),
         );
     };
     let max = state.config.max_attachment_bytes;
@@ -178,7 +191,7 @@ pub async fn submit(
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state, &tr),
             Err(_) => return forbidden(),
         };
         let name = field.name().unwrap_or_default().to_owned();
@@ -205,7 +218,7 @@ pub async fn submit(
                     }
                     Ok(None) => break,
                     Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return too_large(&state);
+                        return too_large(&state, &tr);
                     }
                     Err(_) => return forbidden(),
                 }
@@ -218,7 +231,7 @@ pub async fn submit(
         }
         let text = match field.text().await {
             Ok(t) => t,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state, &tr),
             Err(_) => return forbidden(),
         };
         match name.as_str() {
@@ -241,9 +254,9 @@ pub async fn submit(
     let description = Description::parse(&answers.description);
     if let Err(e) = &description {
         let msg = if answers.description.trim().is_empty() {
-            "请描述发生了什么。/ Please describe what happened.".to_owned()
+            tr.t("form.describe").to_owned()
         } else {
-            format!("问题描述无效 / What happened: {}", e.message)
+            tr.fill("form.description_invalid", &[("reason", &e.message)])
         };
         errors.add("description", msg);
     }
@@ -255,7 +268,7 @@ pub async fn submit(
         ) {
             Ok(v) => v.map(TextField::into_string),
             Err(e) => {
-                errors.add(field, format!("无效 / Not valid: {}", e.message));
+                errors.add(field, tr.fill("form.not_valid", &[("reason", &e.message)]));
                 None
             }
         };
@@ -263,27 +276,24 @@ pub async fn submit(
     let steps = optional("steps", &answers.steps, 4000);
     let expected = optional("expected", &answers.expected, 2000);
     let order_number = optional("order_number", &answers.order_number, 64);
-    let known = categories(&state).await;
+    let known = categories(&state, &tr).await;
     let category = if answers.category.is_empty() {
         None
     } else if known.iter().any(|(c, _)| *c == answers.category) {
         Category::parse("category", &answers.category).ok()
     } else {
-        errors.add("category", "请从列表中选择。/ Choose one from the list.");
+        errors.add("category", tr.t("form.choose_category"));
         None
     };
     let email = (!answers.email.is_empty()).then(|| answers.email.clone());
     if email.as_deref().is_some_and(|e| !valid_email(e)) {
-        errors.add(
-            "email",
-            "请填写有效的邮箱地址，或留空。/ Enter a valid e-mail address, or leave it empty.",
-        );
+        errors.add("email", tr.t("form.bad_email"));
     }
     let mut files = Vec::new();
     if uploads.len() > MAX_FILES {
         errors.add(
             "evidence",
-            format!("最多 {MAX_FILES} 个文件。/ At most {MAX_FILES} files."),
+            tr.fill("form.too_many_files", &[("count", &MAX_FILES.to_string())]),
         );
     }
     for up in &uploads {
@@ -291,20 +301,15 @@ pub async fn submit(
         if up.too_big {
             errors.add(
                 "evidence",
-                format!(
-                    "文件 {shown} 太大，每个文件不超过 {0}。/ File {shown} is too large: at most {0} per file.",
-                    size_label(max)
+                tr.fill(
+                    "form.file_too_large",
+                    &[("name", &shown), ("size", &size_label(max))],
                 ),
             );
         } else if let Some(kind) = attachments::sniff(&up.bytes) {
             files.push((up, kind, shown));
         } else {
-            errors.add(
-                "evidence",
-                format!(
-                    "文件 {shown} 的类型不支持（支持 PNG、JPEG、GIF、WebP、PDF、纯文本）。/ File {shown} is not an accepted type (PNG, JPEG, GIF, WebP, PDF, plain text)."
-                ),
-            );
+            errors.add("evidence", tr.fill("form.file_type", &[("name", &shown)]));
         }
     }
     let combined = description.as_ref().ok().and_then(|d| {
@@ -323,16 +328,12 @@ pub async fn submit(
     });
     let Some(description) = combined.filter(|_| errors.0.is_empty()) else {
         if errors.0.is_empty() {
-            errors.add(
-                "description",
-                "内容太长，请精简。/ Too long altogether; please shorten it.",
-            );
+            errors.add("description", tr.t("form.too_long"));
         }
-        let general = (!uploads.is_empty()).then(|| {
-            "请更正标出的内容；文件需要重新选择。/ Please correct the marked fields; choose your files again.".to_owned()
-        });
+        let general = (!uploads.is_empty()).then(|| tr.t("form.correct").to_owned());
         return form_page(
             &state,
+            tr,
             StatusCode::UNPROCESSABLE_ENTITY,
             csrf,
             answers,
@@ -378,6 +379,7 @@ pub async fn submit(
     page(
         StatusCode::OK,
         &ThanksPage {
+            tr,
             number: ticket.number.as_str().to_owned(),
             follow: format!("/t/{token}"),
         },

@@ -55,6 +55,15 @@ fn parse(text: &str) -> HashMap<String, (String, String)> {
         .collect()
 }
 
+/// Both languages of a key, Chinese first ("找不到 / Not found"): for the few answers given
+/// before anything is known of the reader (a broken link, an expired form).
+pub fn both(key: &str) -> String {
+    match CATALOGUE.get(key) {
+        Some((en, zh)) => format!("{zh} / {en}"),
+        None => key.to_owned(),
+    }
+}
+
 /// What a page needs to speak to its reader: the language and the time zone.
 #[derive(Debug, Clone, Copy)]
 pub struct Tr {
@@ -213,11 +222,12 @@ pub async fn switch(
         return (StatusCode::BAD_REQUEST, "lang: zh or en").into_response();
     };
     // Signed in: the session's token; otherwise the double-submit cookie of the sign-in page.
+    // Signed-in pages carry the session's token, public ones the double-submit cookie's.
     let session = super::staff::session(&state, &jar).await;
-    let ok = match &session {
-        Some((_, csrf)) => super::staff::session_csrf_ok(csrf, &form.csrf),
-        None => super::csrf_ok(&jar, &form.csrf),
-    };
+    let ok = session
+        .as_ref()
+        .is_some_and(|(_, csrf)| super::staff::session_csrf_ok(csrf, &form.csrf))
+        || super::csrf_ok(&jar, &form.csrf);
     if !ok {
         return super::forbidden();
     }
@@ -277,7 +287,7 @@ mod tests {
         let mut seen = 0;
         for f in files {
             let text = std::fs::read_to_string(&f).expect("read");
-            for call in ["t(\"", "fill(\""] {
+            for call in ["t(\"", "fill(\"", "both(\""] {
                 for (at, _) in text.match_indices(call) {
                     let rest = &text[at + call.len()..];
                     let key: String = rest.chars().take_while(|c| *c != '"').collect();
@@ -321,10 +331,17 @@ mod tests {
                 .iter()
                 .map(|s| format!("compensation.{}", s.as_str())),
         );
+        for area in ["entry", "follow"] {
+            keys.extend(
+                closedloop_store::EntryKind::ALL
+                    .iter()
+                    .map(|s| format!("{area}.{}", s.as_str())),
+            );
+        }
         keys.extend(
-            closedloop_store::EntryKind::ALL
+            ["customer", "agent", "supervisor", "admin"]
                 .iter()
-                .map(|s| format!("entry.{}", s.as_str())),
+                .map(|r| format!("role.{r}")),
         );
         let missing: Vec<&String> = keys
             .iter()

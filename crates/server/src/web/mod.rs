@@ -268,10 +268,19 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
 struct Notice<'a> {
     heading: &'a str,
     message: &'a str,
+    new_feedback: String,
 }
 
 fn notice(status: StatusCode, heading: &str, message: &str) -> Response {
-    page(status, &Notice { heading, message })
+    let new_feedback = i18n::both("notice.new_feedback");
+    page(
+        status,
+        &Notice {
+            heading,
+            message,
+            new_feedback,
+        },
+    )
 }
 
 /// A store error on a page: its status and message, as the API would answer.
@@ -293,32 +302,27 @@ async fn visible_ticket(
     }
 }
 
-/// A moment as the public pages show it (the console and portal use the reader's zone).
-fn when(d: chrono::DateTime<chrono::Utc>) -> String {
-    d.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 fn not_found() -> Response {
     notice(
         StatusCode::NOT_FOUND,
-        "找不到 / Not found",
-        "这个链接无效或已失效。/ This link is not valid.",
+        &i18n::both("notice.not_found"),
+        &i18n::both("notice.not_found_text"),
     )
 }
 
 fn forbidden() -> Response {
     notice(
         StatusCode::FORBIDDEN,
-        "请重新提交 / Please submit again",
-        "表单已过期或来自别的网站。请刷新页面后再提交。/ The form expired or came from another site. Reload the page and submit again.",
+        &i18n::both("notice.expired_form"),
+        &i18n::both("notice.expired_form_text"),
     )
 }
 
 fn server_error() -> Response {
     notice(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "出错了 / Something went wrong",
-        "请稍后再试。/ Please try again later.",
+        &i18n::both("notice.error"),
+        &i18n::both("notice.error_text"),
     )
 }
 

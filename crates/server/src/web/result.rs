@@ -13,6 +13,7 @@ use closedloop_domain::Status;
 use closedloop_store::LinkView;
 use serde::Deserialize;
 
+use super::i18n::Tr;
 use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error};
 use crate::AppState;
 use crate::http::closing::{LinkBody, LinkOutcome, act_on_link};
@@ -22,22 +23,25 @@ use crate::rate_limit::{Public, Throttled};
 #[derive(Template)]
 #[template(path = "result.html")]
 struct ResultPage {
+    tr: Tr,
     csrf: String,
     token: String,
     number: String,
     title: String,
     status: String,
+    status_label: String,
     result: String,
     error: Option<String>,
     can_confirm: bool,
     can_appeal: bool,
     can_survey: bool,
-    appeal_until: String,
+    appeal_label: String,
 }
 
 #[derive(Template)]
 #[template(path = "nps.html")]
 struct NpsPage {
+    tr: Tr,
     csrf: String,
     token: String,
     answered: bool,
@@ -47,6 +51,7 @@ struct NpsPage {
 /// The NPS question's page (its token names the question, not a ticket).
 async fn nps_page(
     state: &AppState,
+    tr: Tr,
     status: StatusCode,
     csrf: String,
     token: String,
@@ -57,6 +62,7 @@ async fn nps_page(
         Ok(answered) => page(
             status,
             &NpsPage {
+                tr,
                 csrf,
                 token,
                 answered,
@@ -70,23 +76,28 @@ async fn nps_page(
     }
 }
 
-fn link_refused(e: LinkError) -> Response {
+fn link_refused(tr: &Tr, e: LinkError) -> Response {
     match e {
         LinkError::Expired(_) => notice(
             StatusCode::GONE,
-            "链接已过期 / This link has expired",
-            "申诉期或问卷已结束；如仍需帮助，请提交新的反馈。/ The appeal period or the survey is over; send new feedback if you still need help.",
+            tr.t("result.expired"),
+            tr.t("result.expired_text"),
         ),
         LinkError::Malformed | LinkError::BadSignature => notice(
             StatusCode::FORBIDDEN,
-            "链接无效 / This link is not valid",
-            "请使用邮件中的完整链接。/ Use the whole link from your message.",
+            tr.t("result.invalid"),
+            tr.t("result.invalid_text"),
         ),
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the page's parts, each from the handler"
+)]
 fn render(
     state: &AppState,
+    tr: Tr,
     status: StatusCode,
     csrf: String,
     token: String,
@@ -103,9 +114,11 @@ fn render(
     let appeal_until = ticket.resolved_at.map(|r| r + window);
     let now = state.clock.now();
     let p = ResultPage {
+        tr,
         csrf,
         token,
         number: ticket.number.as_str().to_owned(),
+        status_label: tr.of("status", ticket.status.as_str()),
         status: ticket.status.as_str().to_owned(),
         title: ticket.title,
         result,
@@ -115,7 +128,13 @@ fn render(
             && matches!(ticket.status, Status::Resolved | Status::Closed)
             && appeal_until.is_some_and(|u| now <= u),
         can_survey: !survey && ticket.resolved_at.or(ticket.closed_at).is_some(),
-        appeal_until: appeal_until.map(super::when).unwrap_or_default(),
+        appeal_label: tr.fill(
+            "result.appeal_until",
+            &[(
+                "until",
+                &appeal_until.map(|u| tr.when(u)).unwrap_or_default(),
+            )],
+        ),
     };
     page(status, &p)
 }
@@ -125,14 +144,15 @@ pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
     jar: CookieJar,
+    tr: Tr,
 ) -> Response {
     let (ticket_id, purpose) = match state.links.verify(&token, state.clock.now()) {
         Ok(v) => v,
-        Err(e) => return link_refused(e),
+        Err(e) => return link_refused(&tr, e),
     };
     if purpose == Purpose::Nps {
         let (jar, csrf) = csrf_token(jar);
-        let res = nps_page(&state, StatusCode::OK, csrf, token, ticket_id, None).await;
+        let res = nps_page(&state, tr, StatusCode::OK, csrf, token, ticket_id, None).await;
         return (jar, res).into_response();
     }
     let view = match state.store.link_view(ticket_id).await {
@@ -143,7 +163,7 @@ pub async fn show(
         }
     };
     let (jar, csrf) = csrf_token(jar);
-    let res = render(&state, StatusCode::OK, csrf, token, purpose, view, None);
+    let res = render(&state, tr, StatusCode::OK, csrf, token, purpose, view, None);
     (jar, res).into_response()
 }
 
@@ -164,6 +184,7 @@ pub async fn act(
     State(state): State<AppState>,
     Path(token): Path<String>,
     jar: CookieJar,
+    tr: Tr,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
@@ -174,7 +195,7 @@ pub async fn act(
     }
     let (ticket_id, purpose) = match state.links.verify(&token, state.clock.now()) {
         Ok(v) => v,
-        Err(e) => return link_refused(e),
+        Err(e) => return link_refused(&tr, e),
     };
     let body = match form.action.as_str() {
         "confirm" => LinkBody::Confirm,
@@ -197,21 +218,23 @@ pub async fn act(
     match act_on_link(&state, &token, body).await {
         Ok(LinkOutcome::Nps) => notice(
             StatusCode::OK,
-            "谢谢 / Thank you",
-            "已收到您的回答。/ We have your answer.",
+            tr.t("result.thanks"),
+            tr.t("result.have_answer"),
         ),
         Ok(LinkOutcome::Ticket(t)) => notice(
             StatusCode::OK,
-            "谢谢 / Thank you",
+            tr.t("result.thanks"),
             &format!(
-                "{} 现在的状态 / is now: {}",
+                "{}: {} ({})",
                 t.number.as_str(),
+                tr.of("status", t.status.as_str()),
                 t.status.as_str()
             ),
         ),
         Err(e) if purpose == Purpose::Nps => {
             nps_page(
                 &state,
+                tr,
                 e.status,
                 form.csrf,
                 token,
@@ -226,6 +249,7 @@ pub async fn act(
             };
             render(
                 &state,
+                tr,
                 e.status,
                 form.csrf,
                 token,

@@ -14,7 +14,7 @@ use closedloop_domain::Role;
 use closedloop_store::{MailLogFilter, Principal};
 use serde::Deserialize;
 
-use super::i18n::Tr;
+use super::i18n::{Tr, both};
 use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error};
 use crate::AppState;
 use crate::auth::{self, SESSION_COOKIE};
@@ -59,13 +59,13 @@ async fn signed_in(
         Ok(Some((p, csrf))) if p.role.is_staff() == staff => Ok((p, csrf)),
         Ok(Some(_)) if staff => Err(notice(
             StatusCode::FORBIDDEN,
-            "仅限工作人员 / Staff only",
-            "这个页面只对工作人员开放。/ This page is for staff.",
+            &both("app.staff_only"),
+            &both("app.staff_only_text"),
         )),
         Ok(Some(_)) => Err(notice(
             StatusCode::FORBIDDEN,
-            "客户专区 / For customers",
-            "工作人员请使用工作台。/ Staff work in the console at /agent.",
+            &both("app.customers_only"),
+            &both("app.customers_only_text"),
         )),
         Ok(None) => Err(to_login()),
         Err(error) => {
@@ -263,6 +263,9 @@ struct CountView {
 #[derive(Template)]
 #[template(path = "admin_mail.html")]
 struct MailPage {
+    tr: Tr,
+    here: String,
+    admin: bool,
     name: String,
     csrf: String,
     flash: Option<String>,
@@ -287,8 +290,8 @@ fn admin_only(p: &Principal) -> Option<Response> {
     (p.role != Role::Admin).then(|| {
         notice(
             StatusCode::FORBIDDEN,
-            "仅限管理员 / Administrators only",
-            "邮件接收记录只对管理员开放。/ The mail intake log is for administrators.",
+            &both("app.admins_only"),
+            &both("notice.mail_admins_text"),
         )
     })
 }
@@ -296,6 +299,7 @@ fn admin_only(p: &Principal) -> Option<Response> {
 pub async fn mail_log(
     State(state): State<AppState>,
     jar: CookieJar,
+    tr: Tr,
     Query(q): Query<MailQuery>,
 ) -> Response {
     let (who, csrf) = match staff(&state, &jar, "/admin/mail").await {
@@ -333,7 +337,11 @@ pub async fn mail_log(
     let older = (entries.len() == PAGE as usize)
         .then(|| entries.last().map(|e| urlencode(&e.at.to_rfc3339())))
         .flatten();
+    let tr = tr.for_user(&who);
     let p = MailPage {
+        tr,
+        here: "/admin/mail".into(),
+        admin: true,
         name: who.name,
         csrf,
         flash: q.done,
@@ -352,7 +360,7 @@ pub async fn mail_log(
         entries: entries
             .into_iter()
             .map(|e| EntryView {
-                at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                at: tr.when(e.at),
                 quarantine_id: (e.outcome == "quarantined")
                     .then(|| e.message_id.strip_prefix("sha256:").map(str::to_owned))
                     .flatten(),

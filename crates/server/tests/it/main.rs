@@ -80,7 +80,7 @@ on_every_backend!(
     webhook_with_bad_signature_or_stale_timestamp_is_refused,
     webhook_redelivery_changes_nothing,
     webhook_thread_of_a_closed_ticket_opens_a_linked_one,
-    web_form_is_bilingual_and_refuses_posts_without_its_csrf_token,
+    web_form_speaks_the_readers_language_and_refuses_posts_without_its_csrf_token,
     web_form_shows_field_errors_and_keeps_the_input,
     web_form_ticket_is_followed_through_its_private_link,
     webhook_concurrent_first_messages_make_one_ticket,

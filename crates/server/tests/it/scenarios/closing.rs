@@ -1011,6 +1011,7 @@ pub async fn nps_is_asked_of_a_sample_and_reported(backend: Backend) {
     let page = app
         .http
         .get(format!("{}/r/{token}", app.base))
+        .header("accept-language", "en")
         .send()
         .await
         .expect("page");
