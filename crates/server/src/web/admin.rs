@@ -652,3 +652,71 @@ pub async fn add_source(
         Err(e) => channels_page(&state, ctx, None, None, Some(e)).await,
     }
 }
+
+// --- service levels and triage rules ---
+
+#[derive(Template)]
+#[template(path = "admin_rules.html")]
+struct RulesPage {
+    tr: Tr,
+    here: String,
+    name: String,
+    admin: bool,
+    csrf: String,
+    /// The SLA policy and working calendar in force, as the configuration file writes them.
+    sla: String,
+    sla_file: String,
+    triage_file: String,
+    review_threshold: f32,
+    anger_threshold: f32,
+    categories: Vec<(String, String)>,
+    natures: Vec<(String, String)>,
+}
+
+/// What decides clocks and triage: read from files given at start (`sla_config`,
+/// `triage_config`) and checked by `closedloop config check`, so every instance of a
+/// deployment runs the same rules; this page shows what is in force.
+pub async fn rules(State(state): State<AppState>, jar: CookieJar, tr: Tr) -> Response {
+    let (who, tr, csrf) = match admin(&state, &jar, tr, "/admin/rules").await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let engine = state.triage.current();
+    let config = engine.config();
+    let default_file = tr.t("admin.built_in").to_owned();
+    let p = RulesPage {
+        tr,
+        here: "/admin/rules".into(),
+        name: who.name,
+        admin: true,
+        csrf,
+        // Checked at start; read again here so the page shows the file as it is.
+        sla: match state.config.sla() {
+            Ok(sla) => toml::to_string_pretty(&sla).unwrap_or_default(),
+            Err(e) => e.to_string(),
+        },
+        sla_file: state
+            .config
+            .sla_config
+            .as_ref()
+            .map_or_else(|| default_file.clone(), |p| p.display().to_string()),
+        triage_file: state
+            .config
+            .triage_config
+            .as_ref()
+            .map_or(default_file, |p| p.display().to_string()),
+        review_threshold: config.review_threshold,
+        anger_threshold: config.anger_threshold,
+        categories: config
+            .category_rules
+            .iter()
+            .map(|r| (r.category.as_str().to_owned(), r.keywords.join("、")))
+            .collect(),
+        natures: config
+            .nature_rules
+            .iter()
+            .map(|r| (r.nature.as_str().to_owned(), r.keywords.join("、")))
+            .collect(),
+    };
+    page(StatusCode::OK, &p)
+}

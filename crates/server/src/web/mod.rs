@@ -86,6 +86,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             axum::routing::post(admin::save_template),
         )
         .route("/admin/channels", get(admin::channels))
+        .route("/admin/rules", get(admin::rules))
         .route(
             "/admin/channels/sites",
             axum::routing::post(admin::add_site),

@@ -204,4 +204,22 @@ async fn a_card_dragged_on_the_board_moves_and_the_console_switches_to_chinese()
     b.click("#sign-out").await;
     b.wait_text("h1", "登录").await;
     b.screenshot("login-zh").await;
+
+    // The public form speaks the chosen language too; an administrator's pages.
+    b.goto(&format!("{}/feedback", app.base)).await;
+    b.wait_text("h1", "提交反馈或投诉").await;
+    b.screenshot("feedback-zh").await;
+    b.click("button[name=lang][value=en]").await;
+    b.wait_text("h1", "Send feedback or a complaint").await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.type_into("#email", "admin@closedloop.test").await;
+    b.type_into("#password", "admin-password-1").await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", "Open in my departments").await;
+    b.goto(&format!("{}/admin/users", app.base)).await;
+    b.wait_text("#users", "li.agent@example.cn").await;
+    b.screenshot("admin-users").await;
+    b.goto(&format!("{}/admin/templates", app.base)).await;
+    b.click("#t-received-zh-email summary").await;
+    b.screenshot("admin-templates").await;
 }

@@ -792,4 +792,11 @@ pub async fn administrators_manage_people_departments_templates_and_channels(bac
     let (_, listed) = admin.get(&app, "/admin/channels").await;
     assert!(listed.contains("https://m.shop.example") && listed.contains("weibo"));
     assert!(!listed.contains(&secret), "the secret is not shown again");
+
+    // The rules in force: the SLA policy as its file writes it, and the keyword rules.
+    let (status, rules) = admin.get(&app, "/admin/rules").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rules.contains("id=\"sla\"") && rules.contains("calendar"), "{rules}");
+    assert!(rules.contains("id=\"category-rules\"") && rules.contains("<td>payment</td>"), "{rules}");
+    assert_eq!(agent.get(&app, "/admin/rules").await.0, StatusCode::FORBIDDEN);
 }
