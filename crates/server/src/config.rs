@@ -679,6 +679,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_time_zone_is_refused_naming_the_key() {
+        let c = Config {
+            time_zone: "Asia/Beijing".into(),
+            ..Config::default()
+        };
+        let e = c.validate().expect_err("no such zone");
+        assert!(e.to_string().contains("time_zone"), "{e}");
+        let c = Config {
+            time_zone: "Asia/Taipei".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug() {
         let c = Config {
             admin_password: Some(Secret::new("hunter2hunter2")),
