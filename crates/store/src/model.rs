@@ -338,6 +338,9 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     pub status: Vec<Status>,
+    /// Only open tickets (not resolved, closed or duplicate): the console's views. Unlike the
+    /// same statuses listed in `status`, this is answered from the open tickets' own indexes.
+    pub open: bool,
     pub priority: Option<Priority>,
     pub category: Option<Category>,
     pub department: Option<String>,

@@ -89,20 +89,15 @@ pub(super) fn apply_view(
     now: chrono::DateTime<chrono::Utc>,
     filter: &mut TicketFilter,
 ) -> &'static str {
-    let open: Vec<Status> = Status::ALL
-        .iter()
-        .copied()
-        .filter(|s| s.is_open())
-        .collect();
     match view {
         "mine" => {
             filter.assignee_id = Some(Some(who.user_id));
-            filter.status = open;
+            filter.open = true;
             "inbox.mine"
         }
         "unassigned" => {
             filter.assignee_id = Some(None);
-            filter.status = open;
+            filter.open = true;
             "inbox.unassigned"
         }
         "waiting" => {
@@ -114,18 +109,18 @@ pub(super) fn apply_view(
             "inbox.approvals"
         }
         "overdue" => {
-            filter.status = open;
+            filter.open = true;
             filter.due_before = Some(now);
             "inbox.overdue"
         }
         "due_soon" => {
-            filter.status = open;
+            filter.open = true;
             filter.due_before = Some(now + chrono::Duration::hours(DUE_SOON_HOURS));
             "inbox.due_soon"
         }
         "all" => "inbox.all",
         _ => {
-            filter.status = open;
+            filter.open = true;
             "inbox.department"
         }
     }

@@ -282,6 +282,10 @@ impl SqlStore {
             }
             sql.push(")");
         }
+        if f.open {
+            // Literal, exactly as the partial indexes `tickets_open*` are written.
+            sql.push(" AND t.status NOT IN ('resolved', 'closed', 'duplicate')");
+        }
         if let Some(p) = f.priority {
             sql.push(" AND t.priority = ")
                 .bind(Arg::Text(p.as_str().into()));
@@ -331,18 +335,20 @@ impl SqlStore {
         if let Some(to) = f.created_to {
             sql.push(" AND t.created_at < ").bind(Arg::Int(to_ms(to)));
         }
-        if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
-            let pattern = format!("%{}%", escape_like(q.trim()));
+        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if let Some(number) = q.and_then(|q| q.parse::<TicketNumber>().ok()) {
+            // A ticket number is looked up, not searched for in every text.
+            sql.push(" AND t.number = ")
+                .bind(Arg::Text(number.as_str().to_owned()));
+        } else if let Some(q) = q {
+            let pattern = format!("%{}%", escape_like(q));
             let like = self.dialect.ilike();
             sql.push(&format!(" AND (t.title {like} "))
                 .bind(Arg::Text(pattern.clone()))
                 .push(" ESCAPE '\\'");
             sql.push(&format!(" OR t.description {like} "))
-                .bind(Arg::Text(pattern.clone()))
-                .push(" ESCAPE '\\'");
-            sql.push(" OR t.number = ")
-                .bind(Arg::Text(q.trim().to_owned()))
-                .push(")");
+                .bind(Arg::Text(pattern))
+                .push(" ESCAPE '\\')");
         }
         if f.by_due {
             let limit = f.limit.clamp(1, 200);
@@ -564,5 +570,22 @@ impl SqlStore {
                 .await?;
         }
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use closedloop_domain::Status;
+
+    /// `TicketFilter::open` is written as a literal list of the closed statuses (so the
+    /// partial indexes apply); it must name exactly the statuses that are not open.
+    #[test]
+    fn the_open_filter_names_exactly_the_statuses_that_are_not_open() {
+        let closed: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(closed, ["resolved", "closed", "duplicate"]);
     }
 }
