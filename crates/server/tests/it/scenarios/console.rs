@@ -796,7 +796,16 @@ pub async fn administrators_manage_people_departments_templates_and_channels(bac
     // The rules in force: the SLA policy as its file writes it, and the keyword rules.
     let (status, rules) = admin.get(&app, "/admin/rules").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(rules.contains("id=\"sla\"") && rules.contains("calendar"), "{rules}");
-    assert!(rules.contains("id=\"category-rules\"") && rules.contains("<td>payment</td>"), "{rules}");
-    assert_eq!(agent.get(&app, "/admin/rules").await.0, StatusCode::FORBIDDEN);
+    assert!(
+        rules.contains("id=\"sla\"") && rules.contains("calendar"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("id=\"category-rules\"") && rules.contains("<td>payment</td>"),
+        "{rules}"
+    );
+    assert_eq!(
+        agent.get(&app, "/admin/rules").await.0,
+        StatusCode::FORBIDDEN
+    );
 }
