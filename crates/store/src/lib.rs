@@ -42,7 +42,7 @@ pub trait Store: Send + Sync + 'static {
     // --- people and organisation ---
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn list_users(&self) -> Result<Vec<User>>;
-    /// Active staff only.
+    /// Staff only (every role but customer), active or not.
     async fn list_staff(&self) -> Result<Vec<User>>;
     /// Activates or deactivates an account; a deactivated user's sessions and tokens stop
     /// resolving at once, and their history stays.

@@ -163,12 +163,8 @@ pub async fn inbox(
         (Ok(p), Ok(u)) => (p, u),
         (Err(e), _) | (_, Err(e)) => return refused(e),
     };
-    let since = page_of
-        .items
-        .iter()
-        .map(|t| t.created_at.timestamp_millis())
-        .max()
-        .unwrap_or_else(|| now.timestamp_millis());
+    // "New" means created after this page was drawn, whatever its sort or page.
+    let since = now.timestamp_millis();
     let rows = page_of
         .items
         .into_iter()
@@ -511,20 +507,15 @@ async fn ticket_page(
     };
     let open = t.status.is_open();
     let text_lang = closedloop_domain::notice::Lang::of_text(&t.description);
+    // The ones in the ticket's language first (a stable sort keeps their titles' order).
+    let mut canned = canned;
+    canned.sort_by_key(|c| c.lang != text_lang);
     let mut canned: Vec<CannedView> = canned
         .into_iter()
-        .map(|c| {
-            (
-                c.lang == text_lang,
-                CannedView {
-                    title: c.title,
-                    body: c.body,
-                },
-            )
+        .map(|c| CannedView {
+            title: c.title,
+            body: c.body,
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|(_, c)| c)
         .collect();
     canned.truncate(100);
     let p = TicketPage {

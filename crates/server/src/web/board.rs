@@ -269,11 +269,14 @@ async fn drop_move(
 #[derive(Deserialize)]
 pub struct LiveQuery {
     view: Option<String>,
+    q: Option<String>,
+    priority: Option<String>,
     /// Newest creation time the page shows (ms since the epoch).
     since: Option<i64>,
 }
 
-/// `GET /agent/live`: how many tickets of a view arrived after the page was drawn.
+/// `GET /agent/live`: how many tickets of a view (with its search and priority filter) arrived
+/// after the page was drawn.
 pub async fn live(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -288,6 +291,8 @@ pub async fn live(
     };
     let mut f = TicketFilter {
         limit: 100,
+        q: q.q.filter(|q| !q.trim().is_empty()),
+        priority: q.priority.as_deref().and_then(|p| p.parse().ok()),
         created_from: Some(since + chrono::Duration::milliseconds(1)),
         ..TicketFilter::default()
     };

@@ -9,7 +9,9 @@
   var live = document.getElementById("live");
   if (live && window.fetch) {
     var poll = function () {
-      var url = "/agent/live?view=" + encodeURIComponent(live.dataset.view) + "&since=" + live.dataset.since;
+      var url = "/agent/live?view=" + encodeURIComponent(live.dataset.view) +
+        "&q=" + encodeURIComponent(live.dataset.q) +
+        "&priority=" + encodeURIComponent(live.dataset.priority) + "&since=" + live.dataset.since;
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (j) {
@@ -121,7 +123,9 @@
       .then(function (r) { return r.json(); })
       .then(function (j) {
         if (j.ok) {
-          var target = board.querySelector(".column[data-status='" + j.status + "']") || col;
+          // The column of the new status in the card's own lane (lanes per department).
+          var lane = d.from.closest(".lane") || board;
+          var target = lane.querySelector(".column[data-status='" + j.status + "']") || col;
           target.insertBefore(d.card, target.querySelector(".card"));
           say(j.message, false);
         } else {

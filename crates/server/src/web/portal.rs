@@ -255,12 +255,19 @@ async fn read_form(mut multipart: Multipart, max: usize) -> Option<ActForm> {
     Some(form)
 }
 
-/// Checks the files (count, size, type by content) and stores them; the reason for the first
-/// one refused otherwise.
-async fn store_files(
+/// A file that passed the checks, waiting to be saved.
+struct Checked<'a> {
+    name: String,
+    kind: &'static str,
+    bytes: &'a [u8],
+}
+
+/// Checks every file (count, size, type by content) before any is kept; the reason for the
+/// first one refused.
+fn check_files<'a>(
     state: &AppState,
-    files: &[(String, Option<Vec<u8>>)],
-) -> Result<Vec<NewAttachment>, ApiError> {
+    files: &'a [(String, Option<Vec<u8>>)],
+) -> Result<Vec<Checked<'a>>, ApiError> {
     if files.len() > MAX_FILES {
         return Err(ApiError::invalid(
             "files",
@@ -268,40 +275,86 @@ async fn store_files(
             format!("at most {MAX_FILES} files"),
         ));
     }
+    files
+        .iter()
+        .map(|(name, bytes)| {
+            let shown = attachments::sanitise_filename(name);
+            let Some(bytes) = bytes else {
+                return Err(ApiError::invalid(
+                    "files",
+                    "too_large",
+                    format!(
+                        "{shown}: at most {} bytes per file",
+                        state.config.max_attachment_bytes
+                    ),
+                ));
+            };
+            let Some(kind) = attachments::sniff(bytes) else {
+                return Err(ApiError::invalid(
+                    "files",
+                    "unsupported_type",
+                    format!("{shown}: PNG, JPEG, GIF, WebP, PDF or plain text only"),
+                ));
+            };
+            Ok(Checked {
+                name: shown,
+                kind,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Saves checked files (by content hash: a file saved twice is one file).
+async fn save_files(
+    state: &AppState,
+    files: Vec<Checked<'_>>,
+) -> Result<Vec<NewAttachment>, ApiError> {
     let dir = state.config.attachments_dir();
-    let mut stored = Vec::new();
-    for (name, bytes) in files {
-        let shown = attachments::sanitise_filename(name);
-        let Some(bytes) = bytes else {
-            return Err(ApiError::invalid(
-                "files",
-                "too_large",
-                format!(
-                    "{shown}: at most {} bytes per file",
-                    state.config.max_attachment_bytes
-                ),
-            ));
-        };
-        let Some(kind) = attachments::sniff(bytes) else {
-            return Err(ApiError::invalid(
-                "files",
-                "unsupported_type",
-                format!("{shown}: PNG, JPEG, GIF, WebP, PDF or plain text only"),
-            ));
-        };
-        let sha256 = attachments::digest(bytes);
-        if let Err(error) = attachments::save(&dir, &sha256, bytes).await {
+    let mut stored = Vec::with_capacity(files.len());
+    for f in files {
+        let sha256 = attachments::digest(f.bytes);
+        if let Err(error) = attachments::save(&dir, &sha256, f.bytes).await {
             tracing::error!(%error, "cannot store an attachment");
             return Err(ApiError::internal());
         }
         stored.push(NewAttachment {
             sha256,
-            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            content_type: kind.to_owned(),
-            filename: shown,
+            size: i64::try_from(f.bytes.len()).unwrap_or(i64::MAX),
+            content_type: f.kind.to_owned(),
+            filename: f.name,
         });
     }
     Ok(stored)
+}
+
+/// A reply with its files: everything is checked — the text, the files, that the ticket is the
+/// customer's and still takes replies — before a file is written.
+async fn reply_with_files(
+    state: &AppState,
+    who: &Principal,
+    n: &TicketNumber,
+    text: &str,
+    files: &[(String, Option<Vec<u8>>)],
+) -> Result<(), ApiError> {
+    let body = TextField::parse("text", text, 5_000)?;
+    let checked = check_files(state, files)?;
+    if !checked.is_empty() {
+        let t = state.store.get_ticket(who, n).await?;
+        if matches!(t.status, Status::Closed | Status::Duplicate) {
+            return Err(ApiError::invalid(
+                "text",
+                "ticket_closed",
+                "this ticket is closed; appeal or open a new one",
+            ));
+        }
+    }
+    let saved = save_files(state, checked).await?;
+    state
+        .store
+        .add_entry(who, n, true, body.as_str(), &saved)
+        .await?;
+    Ok(())
 }
 
 pub async fn act(
@@ -333,18 +386,9 @@ pub async fn act(
         checklist: Vec::new(),
     };
     let result: Result<&str, ApiError> = match form.action.as_str() {
-        "reply" => match TextField::parse("text", &form.text, 5_000) {
-            Ok(body) => match store_files(&state, &form.files).await {
-                Ok(files) => state
-                    .store
-                    .add_entry(&who, &n, true, body.as_str(), &files)
-                    .await
-                    .map(|_| "reply")
-                    .map_err(Into::into),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e.into()),
-        },
+        "reply" => reply_with_files(&state, &who, &n, &form.text, &form.files)
+            .await
+            .map(|()| "reply"),
         "close" => state
             .store
             .transition(&who, &n, move_with(Action::Close))

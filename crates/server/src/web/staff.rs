@@ -115,8 +115,14 @@ pub(super) fn local_path(next: &str) -> &str {
     if is_ours(next) { next } else { "/" }
 }
 
+/// A path on this site. Browsers drop tabs and newlines inside a URL (`/\t/evil.example` is
+/// `//evil.example`) and read `\` as `/`, so any of those, or any space, makes it not ours.
 fn is_ours(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 /// Where to go after signing in: a path of ours that fits the role — the console for staff,
@@ -220,9 +226,9 @@ pub async fn logout(
     jar: CookieJar,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let (_, csrf) = match staff(&state, &jar, "/admin/mail").await {
-        Ok(s) => s,
-        Err(res) => return res,
+    // Staff and customers alike.
+    let Some((_, csrf)) = session(&state, &jar).await else {
+        return Redirect::to("/login").into_response();
     };
     let Ok(Form(form)) = form else {
         return forbidden();
@@ -439,4 +445,28 @@ pub async fn retry(
         }
     };
     Redirect::to(&format!("/admin/mail?done={}", urlencode(&done))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_gone_back_to() {
+        assert_eq!(local_path("/agent?view=mine"), "/agent?view=mine");
+        for evil in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/ /evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(evil), "/", "{evil:?}");
+        }
+        assert_eq!(local("/portal/tickets/x", false), "/portal/tickets/x");
+        assert_eq!(local("/portal", true), "/agent", "staff go to the console");
+        assert_eq!(local("/\t/evil.example", true), "/agent");
+    }
 }

@@ -12,7 +12,8 @@ CREATE TABLE canned_responses (
     department_id BIGINT REFERENCES departments(id),
     created_by BIGINT NOT NULL REFERENCES users(id),
     created_at BIGINT NOT NULL,
-    UNIQUE (title, lang)
+    -- One title per language in a department (shared ones: null department).
+    UNIQUE (department_id, title, lang)
 );
 
 -- The console lists open tickets newest first, or by deadline, under every view: partial

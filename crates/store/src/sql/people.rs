@@ -41,12 +41,11 @@ impl SqlStore {
         Ok(created)
     }
 
-    /// Every user, or only active staff (the people tickets can be assigned to: a short list
-    /// even when customers number in the millions).
+    /// Every user, or only staff (a short list even when customers number in the millions).
     pub(crate) async fn list_users_impl(&self, staff_only: bool) -> Result<Vec<User>> {
         let mut conn = self.read.acquire().await?;
         let filter = if staff_only {
-            " WHERE role <> 'customer' AND active = 1"
+            " WHERE role <> 'customer'"
         } else {
             ""
         };
@@ -80,11 +79,22 @@ impl SqlStore {
         if changed == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        self.list_users_impl(false)
-            .await?
-            .into_iter()
-            .find(|u| u.id == user_id)
-            .ok_or(StoreError::NotFound("user"))
+        let mut conn = self.read.acquire().await?;
+        let row = sqlx::query(
+            "SELECT id, email, name, role, active, created_at FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut u = user(&row)?;
+        u.departments = sqlx::query_scalar(
+            "SELECT d.code FROM user_departments ud JOIN departments d ON d.id = ud.department_id \
+             WHERE ud.user_id = $1 ORDER BY d.code",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(u)
     }
 
     pub(crate) async fn count_admins_impl(&self) -> Result<i64> {

@@ -360,7 +360,8 @@ impl SqlStore {
             .bind(Arg::Int(i64::from(limit)));
             let mut conn = self.read.acquire().await?;
             let rows = sql.query().fetch_all(&mut *conn).await?;
-            let items = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
+            let mut items = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
+            attach_coordinators(&mut conn, &mut items).await?;
             return Ok(Page {
                 items,
                 next_cursor: None,
