@@ -16,8 +16,8 @@ use closedloop_store::Principal;
 use serde::Deserialize;
 
 use super::i18n::Tr;
-use super::staff::{session_csrf_ok, staff, urlencode};
-use super::{forbidden, notice, page, refused};
+use super::staff::{staff, urlencode};
+use super::{notice, page, refused, session_form};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http::closing::{TemplateView, store_template, template_key, templates_in_force};
@@ -171,12 +171,10 @@ pub async fn add_user(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let made = async {
         let role: Role = form.role.parse()?;
         let departments: Vec<String> = Some(form.department.trim().to_owned())
@@ -224,12 +222,10 @@ pub async fn set_active(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let active = form.active == "1";
     if id == ctx.0.user_id && !active {
         let e = ApiError::invalid("active", "own_account", "you cannot deactivate yourself");
@@ -330,12 +326,10 @@ pub async fn add_department(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let made = async {
         let code = closedloop_domain::Category::parse("code", form.code.trim())?;
         let name = closedloop_domain::TextField::parse("name_en", &form.name_en, 100)?;
@@ -455,12 +449,10 @@ pub async fn save_template(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let id = format!("{event}/{lang}/{channel}");
     let done = async {
         let key = template_key(&event, &lang, &channel)?;
@@ -592,12 +584,10 @@ pub async fn add_site(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let origins: Vec<String> = form
         .origins
         .lines()
@@ -634,12 +624,10 @@ pub async fn add_source(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&ctx.2, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&ctx.2, &form.csrf) {
-        return forbidden();
-    }
     let made = async {
         let channel: Channel = form.channel.parse()?;
         crate::http::webhooks::add_source(state.store.as_ref(), form.name.trim(), channel).await
@@ -721,3 +709,12 @@ pub async fn rules(State(state): State<AppState>, jar: CookieJar, tr: Tr) -> Res
     };
     page(StatusCode::OK, &p)
 }
+
+super::session_forms!(
+    NewUserForm,
+    ActiveForm,
+    DepartmentForm,
+    TemplateForm,
+    SiteForm,
+    SourceForm
+);

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use super::i18n::Tr;
 use super::staff::{session_csrf_ok, staff, urlencode};
-use super::{forbidden, not_found, page, refused, visible_ticket};
+use super::{SessionForm, forbidden, not_found, page, refused, session_form, visible_ticket};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -730,31 +730,24 @@ async fn finish(state: &AppState, ctx: Ctx, result: Result<&str, ApiError>) -> R
     }
 }
 
-/// A form of the workspace: it carries the session's CSRF token.
-trait TicketForm {
-    fn csrf(&self) -> &str;
-}
-
 /// What a workspace form's handler works with: the ticket, the staff member and their reader
 /// settings and session token.
 type Ctx = (TicketNumber, Principal, Tr, String);
 
 /// The ticket, the form and the signed-in staff member (with the session's token, checked
 /// against the form's); otherwise the refusal.
-async fn accept<F: TicketForm>(
+async fn accept<F: SessionForm>(
     state: &AppState,
     jar: &CookieJar,
     tr: Tr,
     number: &str,
     form: Result<Form<F>, FormRejection>,
 ) -> Result<(F, Ctx), Response> {
-    let (Some(n), Ok(Form(form))) = (parse(number), form) else {
+    let Some(n) = parse(number) else {
         return Err(forbidden());
     };
     let (who, csrf) = staff(state, jar, &format!("/agent/tickets/{n}")).await?;
-    if !session_csrf_ok(&csrf, form.csrf()) {
-        return Err(forbidden());
-    }
+    let form = session_form(&csrf, form)?;
     let tr = tr.for_user(&who);
     Ok((form, (n, who, tr, csrf)))
 }
@@ -767,12 +760,6 @@ pub struct EntryForm {
     body: String,
     #[serde(default)]
     kind: String,
-}
-
-impl TicketForm for EntryForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn add_entry(
@@ -811,12 +798,6 @@ pub struct MoveForm {
     /// Where to go afterwards (the board), else the ticket.
     #[serde(default)]
     back: String,
-}
-
-impl TicketForm for MoveForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// A move without content of its own (accept, start, resolve, ...).
@@ -872,12 +853,6 @@ pub struct MergeForm {
     /// The ticket that repeats this one.
     #[serde(default)]
     duplicate: String,
-}
-
-impl TicketForm for MergeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// One-click merge from the workspace: the candidate becomes a duplicate of this ticket.
@@ -944,12 +919,6 @@ pub struct SolutionForm {
     amount: String,
 }
 
-impl TicketForm for SolutionForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn propose(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -1011,12 +980,6 @@ pub struct DecisionForm {
     decision: String,
     #[serde(default)]
     note: String,
-}
-
-impl TicketForm for DecisionForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn decide(
@@ -1144,6 +1107,8 @@ pub async fn bulk(
     );
     Redirect::to(&to).into_response()
 }
+
+super::session_forms!(EntryForm, MoveForm, MergeForm, SolutionForm, DecisionForm);
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,8 @@ use closedloop_store::{CannedResponse, NewCannedResponse, Principal};
 use serde::Deserialize;
 
 use super::i18n::Tr;
-use super::staff::{session_csrf_ok, staff};
-use super::{forbidden, page, refused};
+use super::staff::staff;
+use super::{page, refused, session_form};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -102,12 +102,10 @@ pub async fn add(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&csrf, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&csrf, &form.csrf) {
-        return forbidden();
-    }
     let tr = tr.for_user(&who);
     let result = match form.lang.parse() {
         Ok(lang) => state
@@ -148,11 +146,8 @@ pub async fn delete(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
-    };
-    if !session_csrf_ok(&csrf, &form.csrf) {
-        return forbidden();
+    if let Err(res) = session_form(&csrf, form) {
+        return res;
     }
     let tr = tr.for_user(&who);
     match state.store.delete_canned_response(&who, id).await {
@@ -169,3 +164,5 @@ pub async fn delete(
         }
     }
 }
+
+super::session_forms!(AddForm, DeleteForm);

@@ -213,6 +213,38 @@ fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
     (jar.add(cookie), v)
 }
 
+/// A signed-in page's form: it carries the session's CSRF token in its `csrf` field.
+pub(super) trait SessionForm {
+    fn csrf(&self) -> &str;
+}
+
+/// Implements [`SessionForm`] for form structs with a `csrf: String` field.
+macro_rules! session_forms {
+    ($($form:ty),+ $(,)?) => {
+        $(impl super::SessionForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use session_forms;
+
+/// The form, if it could be read and carries the session's token; otherwise the refusal page.
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the response, handed straight back to the client"
+)]
+pub(super) fn session_form<F: SessionForm>(
+    session_csrf: &str,
+    form: Result<axum::Form<F>, axum::extract::rejection::FormRejection>,
+) -> Result<F, Response> {
+    match form {
+        Ok(axum::Form(f)) if staff::session_csrf_ok(session_csrf, f.csrf()) => Ok(f),
+        _ => Err(forbidden()),
+    }
+}
+
 /// The submitted field equals the cookie (compared in constant time).
 fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
     let Some(cookie) = jar.get(CSRF_COOKIE) else {

@@ -14,8 +14,8 @@ use closedloop_store::{Preferences, Principal};
 use serde::Deserialize;
 
 use super::i18n::{LANG_COOKIE, Tr};
-use super::staff::{session, session_csrf_ok};
-use super::{forbidden, page, refused};
+use super::staff::session;
+use super::{page, refused, session_form};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -138,12 +138,10 @@ pub async fn save(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
+    let form = match session_form(&csrf, form) {
+        Ok(f) => f,
+        Err(res) => return res,
     };
-    if !session_csrf_ok(&csrf, &form.csrf) {
-        return forbidden();
-    }
     let current = match state.store.preferences(who.user_id).await {
         Ok(p) => p,
         Err(e) => return refused(e),
@@ -190,3 +188,5 @@ pub async fn save(
         }
     }
 }
+
+super::session_forms!(SettingsForm);

@@ -15,7 +15,7 @@ use closedloop_store::{MailLogFilter, Principal};
 use serde::Deserialize;
 
 use super::i18n::{Tr, both};
-use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error};
+use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error, session_form};
 use crate::AppState;
 use crate::auth::{self, SESSION_COOKIE};
 use crate::http::session::{check_credentials, start_session};
@@ -230,11 +230,8 @@ pub async fn logout(
     let Some((_, csrf)) = session(&state, &jar).await else {
         return Redirect::to("/login").into_response();
     };
-    let Ok(Form(form)) = form else {
-        return forbidden();
-    };
-    if !session_csrf_ok(&csrf, &form.csrf) {
-        return forbidden();
+    if let Err(res) = session_form(&csrf, form) {
+        return res;
     }
     if let Some(c) = jar.get(SESSION_COOKIE)
         && let Err(error) = state.store.delete_session(&auth::digest(c.value())).await
@@ -425,11 +422,8 @@ pub async fn retry(
     if let Some(res) = admin_only(&who) {
         return res;
     }
-    let Ok(Form(form)) = form else {
-        return forbidden();
-    };
-    if !session_csrf_ok(&csrf, &form.csrf) {
-        return forbidden();
+    if let Err(res) = session_form(&csrf, form) {
+        return res;
     }
     let Some(raw) = quarantined_bytes(&state.config.data_dir, &id) else {
         return super::not_found();
@@ -446,6 +440,8 @@ pub async fn retry(
     };
     Redirect::to(&format!("/admin/mail?done={}", urlencode(&done))).into_response()
 }
+
+super::session_forms!(CsrfForm);
 
 #[cfg(test)]
 mod tests {
