@@ -11,6 +11,7 @@ pub mod closing;
 mod error;
 pub mod mail;
 pub mod model;
+pub mod search;
 pub mod sql;
 pub mod web;
 pub mod webhook;
@@ -22,6 +23,7 @@ pub use closing::*;
 pub use error::{Result, StoreError};
 pub use mail::*;
 pub use model::*;
+pub use search::*;
 pub use sql::sla::FireReport;
 pub use sql::{ConnectOptions, SqlStore};
 pub use web::*;
@@ -153,6 +155,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(i64, DateTime<Utc>, String)>>;
     /// Those of `ids` still open: (id, number, description).
     async fn open_tickets_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, TicketNumber, String)>>;
+
+    // --- search index ---
+    /// Changes after `after_seq` in sequence order, at most `limit`. The feed is the timeline:
+    /// every write to a ticket appends to it in the same transaction.
+    async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<FeedChange>>;
+    /// The newest sequence number of the feed (0 when empty).
+    async fn search_feed_head(&self) -> Result<i64>;
+    /// These tickets as the index holds them (unscoped: the index applies scope per query).
+    async fn ticket_documents(&self, ids: &[i64]) -> Result<Vec<TicketDocument>>;
+    /// Up to `limit` documents with ids after `after_id`, in id order, for a rebuild.
+    async fn ticket_documents_after(&self, after_id: i64, limit: u32)
+    -> Result<Vec<TicketDocument>>;
+    async fn count_tickets(&self) -> Result<i64>;
+    /// Those of `ids` the actor may see, in no particular order.
+    async fn tickets_by_id(&self, actor: &Principal, ids: &[i64]) -> Result<Vec<Ticket>>;
 
     // --- triage learning ---
     /// Agents' corrections of one kind (`category`, `priority`, `duplicate`): (label, text).

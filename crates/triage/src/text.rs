@@ -108,13 +108,18 @@ impl Nlp {
     /// NFKC, lowercase, traditional → simplified, whitespace runs collapsed to one space, control
     /// characters dropped; at most [`MAX_ANALYSED_CHARS`] characters of `original` are read.
     pub fn fold(&self, original: &str) -> Folded {
-        let mut folded = String::with_capacity(original.len().min(MAX_ANALYSED_CHARS * 3));
-        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(original.len().min(MAX_ANALYSED_CHARS));
+        self.fold_up_to(original, MAX_ANALYSED_CHARS)
+    }
+
+    /// [`Nlp::fold`] reading up to `max_chars` characters (search indexes whole texts).
+    pub fn fold_up_to(&self, original: &str, max_chars: usize) -> Folded {
+        let mut folded = String::with_capacity(original.len().min(max_chars.saturating_mul(3)));
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(original.len().min(max_chars));
         let mut truncated = false;
         let mut last_space = true;
         let mut buf = [0u8; 4];
         for (n, (i, c)) in original.char_indices().enumerate() {
-            if n >= MAX_ANALYSED_CHARS {
+            if n >= max_chars {
                 truncated = true;
                 break;
             }
@@ -207,6 +212,17 @@ impl Nlp {
     /// Tokens of a folded text in order. Chinese runs go through jieba (HMM on, for names and
     /// new words), Latin words are kept whole, other scripts become character bigrams.
     pub fn tokens<'a>(&self, folded: &'a str) -> Vec<Token<'a>> {
+        self.tokens_in(folded, false)
+    }
+
+    /// Tokens for a search index: as [`Nlp::tokens`], but a long Chinese word also yields the
+    /// shorter words inside it (中华人民共和国 → 中华, 人民, 共和国, …), so a query of any of
+    /// them finds it.
+    pub fn search_tokens<'a>(&self, folded: &'a str) -> Vec<Token<'a>> {
+        self.tokens_in(folded, true)
+    }
+
+    fn tokens_in<'a>(&self, folded: &'a str, search: bool) -> Vec<Token<'a>> {
         let mut out = Vec::with_capacity(folded.len() / 3 + 1);
         let mut iter = folded.char_indices().peekable();
         while let Some(&(start, c)) = iter.peek() {
@@ -223,7 +239,12 @@ impl Nlp {
             match class {
                 Class::Space | Class::Punct => {}
                 Class::Han => {
-                    for t in self.jieba.cut(run, true) {
+                    let words = if search {
+                        self.jieba.cut_for_search(run, true)
+                    } else {
+                        self.jieba.cut(run, true)
+                    };
+                    for t in words {
                         out.push(Token {
                             text: t.word,
                             kind: TokenKind::Han,

@@ -12,6 +12,7 @@ mod notices;
 mod people;
 mod routing;
 mod rows;
+mod search;
 pub(crate) mod sla;
 mod tickets;
 mod webhooks;
@@ -357,6 +358,32 @@ impl crate::Store for SqlStore {
     }
     async fn list_users(&self) -> Result<Vec<crate::User>> {
         self.list_users_impl(false).await
+    }
+    async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
+        self.search_feed_impl(after_seq, limit).await
+    }
+    async fn search_feed_head(&self) -> Result<i64> {
+        self.search_feed_head_impl().await
+    }
+    async fn ticket_documents(&self, ids: &[i64]) -> Result<Vec<crate::TicketDocument>> {
+        self.ticket_documents_impl(ids).await
+    }
+    async fn ticket_documents_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::TicketDocument>> {
+        self.ticket_documents_after_impl(after_id, limit).await
+    }
+    async fn count_tickets(&self) -> Result<i64> {
+        self.count_tickets_impl().await
+    }
+    async fn tickets_by_id(
+        &self,
+        actor: &crate::Principal,
+        ids: &[i64],
+    ) -> Result<Vec<crate::Ticket>> {
+        self.tickets_by_id_impl(actor, ids).await
     }
     async fn list_staff(&self) -> Result<Vec<crate::User>> {
         self.list_users_impl(true).await
