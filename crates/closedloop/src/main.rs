@@ -86,6 +86,9 @@ enum Command {
     /// The triage engine: evaluation, retraining, re-classification.
     #[command(subcommand)]
     Triage(TriageCommand),
+    /// The full-text search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
     /// SLA clocks: re-plan them after a policy change, or act on what is due now.
     #[command(subcommand)]
     Sla(SlaCommand),
@@ -171,6 +174,14 @@ enum SlaCommand {
         #[arg(long, default_value_t = 3)]
         stuck_days: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the search index from the database, with progress: every slot under
+    /// `search_dir` that no running instance holds (a running instance keeps its own in step
+    /// by itself). Prints the tickets indexed, the time taken and the size on disk.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -360,6 +371,9 @@ async fn run(command: Command, config: Config) -> CliResult {
             .await
         }
         Command::Sla(cmd) => with_store(&config, async |store| sla(store, cmd).await).await,
+        Command::Search(SearchCommand::Reindex) => {
+            with_store(&config, async |store| reindex(store, &config).await).await
+        }
         Command::Triage(TriageCommand::Config) => {
             let engine =
                 closedloop_server::triage::Engine::configured(&config).map_err(CliError)?;
@@ -467,6 +481,56 @@ async fn with_store<T>(
     let result = command(&store).await;
     store.close().await;
     result
+}
+
+async fn reindex(store: &SqlStore, config: &Config) -> CliResult {
+    use closedloop_search::SearchIndex;
+    use closedloop_server::search::Search;
+    let nlp = Arc::new(
+        closedloop_triage::Nlp::new().map_err(|e| CliError(format!("dictionaries: {e}")))?,
+    );
+    let root = config.search_dir();
+    let mut slots = SearchIndex::slots(&root);
+    if slots.is_empty() {
+        slots.push(0);
+    }
+    let mut rebuilt = 0;
+    for slot in slots {
+        let index = SearchIndex::open_slot(&root, slot, nlp.clone())
+            .map_err(|e| CliError(e.to_string()))?;
+        let Some(index) = index else {
+            eprintln!(
+                "slot {slot}: held by a running instance, which keeps it in step by itself; skipped"
+            );
+            continue;
+        };
+        let search = Search::with_index(index, config);
+        let started = std::time::Instant::now();
+        let total = store.count_tickets().await?.max(0) as u64;
+        let mut progress = Progress::new("indexed", total);
+        let mut last = 0;
+        let done = search
+            .rebuild(store, |done, _| {
+                progress.inc(done - last);
+                last = done;
+            })
+            .await
+            .map_err(|e| CliError(e.to_string()))?;
+        progress.finish();
+        let dir = search.index().dir().map(|d| d.display().to_string()).unwrap_or_default();
+        println!(
+            "slot {slot}: {done} tickets indexed in {:.1} s, {:.1} MiB on disk ({dir})",
+            started.elapsed().as_secs_f64(),
+            search.index().disk_bytes() as f64 / (1024.0 * 1024.0)
+        );
+        rebuilt += 1;
+    }
+    if rebuilt == 0 {
+        return Err(CliError(
+            "no slot could be rebuilt: every one is held by a running instance".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn sla(store: &SqlStore, cmd: SlaCommand) -> CliResult {

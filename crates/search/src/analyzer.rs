@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use closedloop_triage::Nlp;
-use closedloop_triage::text::TokenKind;
+use closedloop_triage::text::{TokenKind, is_han};
 use tantivy::tokenizer::{
     Language, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
@@ -17,14 +17,28 @@ pub const ANALYZER: &str = "closedloop";
 /// Texts longer than this are indexed up to here (a pasted log is not worth more).
 pub const MAX_INDEXED_CHARS: usize = 20_000;
 
+/// Words for queries; for the index, also every pair of adjacent Chinese characters, since
+/// jieba may cut a stored sentence differently from a short query (沒有到帳 → 没有 / 到 / 账,
+/// while the query 到账 is one word): the pair 到账 is in the index either way.
 #[derive(Clone)]
 pub struct Bilingual {
     nlp: Arc<Nlp>,
+    pairs: bool,
 }
 
 impl Bilingual {
+    /// What the index stores and highlights with.
     pub fn analyzer(nlp: Arc<Nlp>) -> TextAnalyzer {
-        TextAnalyzer::builder(Bilingual { nlp })
+        Self::build(Bilingual { nlp, pairs: true })
+    }
+
+    /// What a query is read with.
+    pub fn query_analyzer(nlp: Arc<Nlp>) -> TextAnalyzer {
+        Self::build(Bilingual { nlp, pairs: false })
+    }
+
+    fn build(tokenizer: Bilingual) -> TextAnalyzer {
+        TextAnalyzer::builder(tokenizer)
             .filter(RemoveLongFilter::limit(64))
             .filter(Stemmer::new(Language::English))
             .build()
@@ -41,14 +55,34 @@ impl Tokenizer for Bilingual {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Tokens {
         let folded = self.nlp.fold_up_to(text, MAX_INDEXED_CHARS);
-        let tokens = self
-            .nlp
-            .search_tokens(&folded.folded)
-            .into_iter()
+        let words = self.nlp.search_tokens(&folded.folded);
+        let mut spans: Vec<(usize, usize)> = words
+            .iter()
             .filter(|t| t.kind != TokenKind::Symbol)
-            .filter_map(|t| {
-                let (from, to) = folded.original_range(t.start, t.end)?;
-                Some((from, to, t.text.to_owned()))
+            .map(|t| (t.start, t.end))
+            .collect();
+        if self.pairs {
+            let f = &folded.folded;
+            let mut chars = f.char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                if let Some(&(j, d)) = chars.peek()
+                    && is_han(c)
+                    && is_han(d)
+                {
+                    let pair = (i, j + d.len_utf8());
+                    // Two-character words are in already.
+                    if !words.iter().any(|w| (w.start, w.end) == pair) {
+                        spans.push(pair);
+                    }
+                }
+            }
+            spans.sort_unstable();
+        }
+        let tokens = spans
+            .into_iter()
+            .filter_map(|(start, end)| {
+                let (from, to) = folded.original_range(start, end)?;
+                Some((from, to, folded.folded[start..end].to_owned()))
             })
             .enumerate()
             .map(|(position, (offset_from, offset_to, text))| Token {
@@ -97,21 +131,61 @@ pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 /// The words of a query: each is the list of terms for one stretch of the text — a long
 /// Chinese word with the shorter words inside it (为什么, 什么) counts as one word.
 pub fn query_words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Vec<String>> {
-    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+    // (start, end, terms) of each stretch; a token overlapping stretches joins them.
+    let mut out: Vec<(usize, usize, Vec<String>)> = Vec::new();
     let mut stream = analyzer.token_stream(text);
     while let Some(t) = stream.next() {
-        match out.last_mut() {
-            Some((end, terms)) if t.offset_from < *end => {
-                *end = (*end).max(t.offset_to);
-                if !terms.contains(&t.text) {
-                    terms.push(t.text.clone());
+        let (mut start, mut end) = (t.offset_from, t.offset_to);
+        let mut terms = vec![t.text.clone()];
+        let mut i = 0;
+        while i < out.len() {
+            if out[i].0 < end && start < out[i].1 {
+                let (s, e, ts) = out.remove(i);
+                start = start.min(s);
+                end = end.max(e);
+                for term in ts {
+                    if !terms.contains(&term) {
+                        terms.push(term);
+                    }
                 }
+            } else {
+                i += 1;
             }
-            _ => out.push((t.offset_to, vec![t.text.clone()])),
+        }
+        out.push((start, end, terms));
+    }
+    out.sort_by_key(|(start, _, _)| *start);
+    // Characters jieba left single next to each other (到 账) are looked up as the pairs the
+    // index holds (到账), any of them: a query is too short for jieba to see the word.
+    let single = |terms: &[String]| {
+        let mut c = terms.first().map(|t| t.chars()).into_iter().flatten();
+        terms.len() == 1 && matches!((c.next(), c.next()), (Some(c), None) if is_han(c))
+    };
+    let mut merged: Vec<(usize, usize, Vec<String>)> = Vec::new();
+    let mut run: Vec<(usize, usize, String)> = Vec::new();
+    let flush = |run: &mut Vec<(usize, usize, String)>, merged: &mut Vec<(usize, usize, Vec<String>)>| {
+        if run.len() >= 2 {
+            let pairs = run.windows(2).map(|w| format!("{}{}", w[0].2, w[1].2)).collect();
+            merged.push((run[0].0, run[run.len() - 1].1, pairs));
+        } else if let Some((s, e, t)) = run.pop() {
+            merged.push((s, e, vec![t]));
+        }
+        run.clear();
+    };
+    for (start, end, terms) in out {
+        if single(&terms) {
+            if run.last().is_some_and(|last| last.1 != start) {
+                flush(&mut run, &mut merged);
+            }
+            run.push((start, end, terms[0].clone()));
+        } else {
+            flush(&mut run, &mut merged);
+            merged.push((start, end, terms));
         }
     }
+    flush(&mut run, &mut merged);
     let mut words: Vec<Vec<String>> = Vec::new();
-    for (_, terms) in out {
+    for (_, _, terms) in merged {
         if !words.contains(&terms) {
             words.push(terms);
         }
@@ -123,12 +197,23 @@ pub fn query_words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Vec<String>> 
 mod tests {
     use super::*;
 
-    fn analyzer() -> TextAnalyzer {
-        let nlp = match Nlp::new() {
+    fn nlp() -> Arc<Nlp> {
+        match Nlp::new() {
             Ok(n) => Arc::new(n),
             Err(e) => panic!("{e}"),
-        };
-        Bilingual::analyzer(nlp)
+        }
+    }
+
+    fn analyzer() -> TextAnalyzer {
+        Bilingual::analyzer(nlp())
+    }
+
+    #[test]
+    fn the_index_holds_each_pair_of_chinese_characters_and_queries_only_words() {
+        let stored = terms(&mut analyzer(), "沒有到帳");
+        assert!(stored.contains(&"到账".to_owned()), "{stored:?}");
+        let query = terms(&mut Bilingual::query_analyzer(nlp()), "退款到账");
+        assert!(!query.contains(&"款到".to_owned()), "{query:?}");
     }
 
     fn tokens(text: &str) -> Vec<(String, String)> {
@@ -167,11 +252,20 @@ mod tests {
 
     #[test]
     fn a_query_word_holds_the_shorter_words_inside_it() {
-        let words = query_words(&mut analyzer(), "为什么退款 refund refund");
+        let words = query_words(
+            &mut Bilingual::query_analyzer(nlp()),
+            "为什么退款 refund refund",
+        );
         assert_eq!(words.len(), 3, "{words:?}");
         assert!(words[0].contains(&"为什么".to_owned()) && words[0].contains(&"什么".to_owned()));
         assert_eq!(words[1], ["退款"]);
         assert_eq!(words[2], ["refund"]);
+    }
+
+    #[test]
+    fn single_characters_side_by_side_are_looked_up_as_pairs() {
+        let words = query_words(&mut Bilingual::query_analyzer(nlp()), "退款申请 到账");
+        assert!(words.contains(&vec!["到账".to_owned()]), "{words:?}");
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub struct Config {
     /// Uploaded evidence, by content hash; unset: `<data_dir>/attachments`. Instances that
     /// share a database must share this directory too.
     pub attachments_dir: Option<PathBuf>,
+    /// The full-text search index, a cache of the database; unset: `<data_dir>/search`. Each
+    /// instance takes the first numbered slot under it that no other running instance holds,
+    /// and keeps it in step with the database by itself.
+    pub search_dir: Option<PathBuf>,
+    /// How often each instance reads the database's change feed into its search index.
+    pub search_poll_ms: u64,
     /// Largest file the public form accepts (it takes at most 5 per submission), and the
     /// largest mail attachment kept.
     pub max_attachment_bytes: usize,
@@ -290,6 +296,8 @@ impl Default for Config {
             sla_poll_ms: 1_000,
             rate_limit: RateLimitConfig::default(),
             attachments_dir: None,
+            search_dir: None,
+            search_poll_ms: 1_000,
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
             smtp: SmtpConfig::default(),
@@ -331,6 +339,8 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.widget_burst",
     "rate_limit.max_tracked",
     "attachments_dir",
+    "search_dir",
+    "search_poll_ms",
     "max_attachment_bytes",
     "mail.list_mail_is_auto",
     "mail.subject_fallback",
@@ -514,6 +524,9 @@ impl Config {
         if !(10..=60_000).contains(&self.sla_poll_ms) {
             return bad("sla_poll_ms", "must be between 10 and 60000");
         }
+        if !(10..=60_000).contains(&self.search_poll_ms) {
+            return bad("search_poll_ms", "must be between 10 and 60000");
+        }
         if !(1..=3_650).contains(&self.duplicate_window_days) {
             return bad("duplicate_window_days", "must be between 1 and 3650");
         }
@@ -606,6 +619,13 @@ impl Config {
                 self.data_dir.join("closedloop.db").display()
             ),
         }
+    }
+
+    /// Where the search index slots are.
+    pub fn search_dir(&self) -> PathBuf {
+        self.search_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("search"))
     }
 
     /// Where uploaded evidence is kept.

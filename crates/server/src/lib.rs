@@ -14,6 +14,7 @@ pub mod imap_poller;
 pub mod mail_intake;
 pub mod notify;
 pub mod rate_limit;
+pub mod search;
 pub mod signature;
 pub mod triage;
 pub mod web;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub triage: Arc<triage::Engine>,
     pub duplicates: Arc<duplicates::Duplicates>,
     pub links: Arc<notify::links::Links>,
+    pub search: Arc<search::Search>,
 }
 
 impl AppState {
@@ -108,7 +110,11 @@ impl App {
         let bootstrap = ensure_admin(store.as_ref(), &config).await?;
         let triage = Arc::new(triage::Engine::configured(&config).map_err(StartError::Api)?);
         let links = Arc::new(notify::links::Links::load(store.as_ref()).await?);
+        let search = Arc::new(
+            search::Search::open(&config, triage.current().nlp_handle()).map_err(StartError::Api)?,
+        );
         let state = AppState {
+            search,
             links,
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
@@ -148,6 +154,7 @@ impl App {
         let auto_close = tokio::spawn(notify::worker::auto_close(self.state.clone()));
         let nps = tokio::spawn(notify::worker::nps(self.state.clone()));
         let imap = tokio::spawn(imap_poller::run(self.state.clone()));
+        let search = tokio::spawn(search::follow(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -158,6 +165,7 @@ impl App {
         auto_close.abort();
         nps.abort();
         imap.abort();
+        search.abort();
         self.store.close().await;
         result
     }

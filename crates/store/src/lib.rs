@@ -160,6 +160,8 @@ pub trait Store: Send + Sync + 'static {
     /// Changes after `after_seq` in sequence order, at most `limit`. The feed is the timeline:
     /// every write to a ticket appends to it in the same transaction.
     async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<FeedChange>>;
+    /// Those of `seqs` that exist now (gaps the cursor asks for again).
+    async fn search_feed_at(&self, seqs: &[i64]) -> Result<Vec<FeedChange>>;
     /// The newest sequence number of the feed (0 when empty).
     async fn search_feed_head(&self) -> Result<i64>;
     /// These tickets as the index holds them (unscoped: the index applies scope per query).

@@ -9,6 +9,7 @@ mod intake;
 mod json;
 pub(crate) mod mail;
 pub(crate) mod session;
+mod search;
 mod tickets;
 mod timeline;
 mod tokens;
@@ -44,6 +45,7 @@ use crate::rate_limit::{Public, Throttled};
         (name = "auth", description = "Sessions and API tokens"),
         (name = "intake", description = "Channels that bring feedback in: signed webhooks"),
         (name = "loop", description = "Closing the loop: solutions, approvals, appeals, surveys, notices and templates"),
+        (name = "search", description = "Full-text search over tickets and knowledge-base articles"),
         (name = "system", description = "Health")
     )
 )]
@@ -76,6 +78,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::me))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
+        .routes(routes!(search::search))
         .routes(routes!(timeline::transition))
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))

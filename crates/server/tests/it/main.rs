@@ -50,6 +50,8 @@ on_every_backend!(
     canned_responses_are_kept_by_supervisors_and_used_by_agents,
     customers_add_evidence_to_their_ticket_in_the_portal,
     administrators_manage_people_departments_templates_and_channels,
+    search_finds_both_scripts_and_english_within_the_callers_scope,
+    notes_are_searchable_by_staff_only_and_changes_are_found_at_once,
     health_reports_database,
     walk_ticket_through_every_status,
     created_ticket_reads_back_identically,

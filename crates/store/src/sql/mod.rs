@@ -362,6 +362,9 @@ impl crate::Store for SqlStore {
     async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
         self.search_feed_impl(after_seq, limit).await
     }
+    async fn search_feed_at(&self, seqs: &[i64]) -> Result<Vec<crate::FeedChange>> {
+        self.search_feed_at_impl(seqs).await
+    }
     async fn search_feed_head(&self) -> Result<i64> {
         self.search_feed_head_impl().await
     }

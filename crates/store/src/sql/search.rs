@@ -31,6 +31,21 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn search_feed_at_impl(&self, seqs: &[i64]) -> Result<Vec<FeedChange>> {
+        let mut out = Vec::new();
+        for chunk in seqs.chunks(500) {
+            let mut sql = Sql::new("SELECT id, ticket_id FROM timeline WHERE id IN ");
+            sql.bind_list(chunk.iter().copied()).push(" ORDER BY id");
+            for r in sql.query().fetch_all(&self.read).await? {
+                out.push(FeedChange {
+                    seq: r.try_get(0)?,
+                    ticket_id: r.try_get(1)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn search_feed_head_impl(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM timeline")

@@ -1,0 +1,240 @@
+//! This instance's search index and the work that keeps it in step with the database.
+//!
+//! The index is a cache: every instance (on one database) keeps its own, follows the
+//! database's change feed (the timeline) every `search_poll_ms`, and before answering a search
+//! catches up with whatever the feed holds at that moment, so a search made right after a
+//! change — on this instance or another — sees it. A crash loses nothing: the index records
+//! with each commit how far into the feed it is, and resumes there. An index that is missing,
+//! of another version or empty while the database is not is rebuilt from the tickets directly
+//! (`closedloop search reindex` does the same by hand).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use closedloop_domain::Role;
+use closedloop_search::index::ArticleDocument;
+use closedloop_search::{Cursor, Doc, Scope, SearchIndex};
+use closedloop_store::{Principal, Store, TicketDocument};
+use tokio::sync::Mutex;
+
+use crate::{AppState, Config};
+
+/// Feed entries read per pass.
+const FEED_BATCH: u32 = 2_000;
+/// Tickets read per step of a rebuild.
+const REBUILD_BATCH: u32 = 1_000;
+/// How long a skipped feed id may still commit (longer than any write transaction).
+const GAP_PATIENCE_MS: i64 = 60_000;
+/// A search waits at most this long for the index to catch up, then answers from what it has.
+const FRESHNESS_WAIT: Duration = Duration::from_millis(1_500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchFailure {
+    #[error(transparent)]
+    Store(#[from] closedloop_store::StoreError),
+    #[error(transparent)]
+    Index(#[from] closedloop_search::SearchError),
+    #[error("search indexing task failed: {0}")]
+    Task(String),
+}
+
+pub struct Search {
+    index: Arc<SearchIndex>,
+    /// Held for a pass or a rebuild: one writer of the index at a time.
+    cursor: Mutex<Cursor>,
+    poll: Duration,
+}
+
+impl Search {
+    pub fn open(config: &Config, nlp: Arc<closedloop_triage::Nlp>) -> Result<Search, String> {
+        let root = config.search_dir();
+        let index = SearchIndex::open(&root, nlp).map_err(|e| {
+            format!("{e} (set search_dir to a directory of this instance's own)")
+        })?;
+        Ok(Search::with_index(index, config))
+    }
+
+    pub fn with_index(index: SearchIndex, config: &Config) -> Search {
+        Search {
+            cursor: Mutex::new(Cursor::at(index.watermark())),
+            index: Arc::new(index),
+            poll: Duration::from_millis(config.search_poll_ms),
+        }
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Reads the feed until it is exhausted; how many tickets were (re)indexed.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<usize, SearchFailure> {
+        let mut cursor = self.cursor.lock().await;
+        let mut total = 0;
+        loop {
+            let (indexed, more) = self.pass(store, &mut cursor).await?;
+            total += indexed;
+            if !more {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Catches up when the feed has moved since the last pass, waiting at most
+    /// [`FRESHNESS_WAIT`]; on a timeout or an error the search answers from what is indexed.
+    pub async fn refresh(&self, store: &dyn Store) {
+        let head = match store.search_feed_head().await {
+            Ok(head) => head,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the search feed head");
+                return;
+            }
+        };
+        if self.cursor.lock().await.head() >= head {
+            return;
+        }
+        match tokio::time::timeout(FRESHNESS_WAIT, self.catch_up(store)).await {
+            Ok(Err(error)) => tracing::warn!(%error, "search index catch-up failed"),
+            Err(_) => tracing::info!("search index is catching up; answering from what it has"),
+            Ok(Ok(_)) => {}
+        }
+    }
+
+    async fn pass(
+        &self,
+        store: &dyn Store,
+        cursor: &mut Cursor,
+    ) -> Result<(usize, bool), SearchFailure> {
+        let fresh = store.search_feed(cursor.head(), FEED_BATCH).await?;
+        let gaps = cursor.gaps();
+        let found = if gaps.is_empty() {
+            Vec::new()
+        } else {
+            store.search_feed_at(&gaps).await?
+        };
+        let before = cursor.watermark();
+        let now = chrono::Utc::now().timestamp_millis();
+        let tickets: BTreeSet<i64> = fresh.iter().chain(&found).map(|c| c.ticket_id).collect();
+        let tickets: Vec<i64> = tickets.into_iter().collect();
+        let docs = store.ticket_documents(&tickets).await?;
+        let fresh_ids: Vec<i64> = fresh.iter().map(|c| c.seq).collect();
+        let found_ids: Vec<i64> = found.iter().map(|c| c.seq).collect();
+        // Work on a copy: the cursor moves only once the documents are committed.
+        let mut next = cursor.clone();
+        next.advance(&fresh_ids, now);
+        next.fill(&found_ids, now, GAP_PATIENCE_MS);
+        if docs.is_empty() && next.watermark() == before {
+            *cursor = next;
+            return Ok((0, false));
+        }
+        let watermark = next.watermark();
+        let indexed = docs.len();
+        self.write(docs, Vec::new(), watermark).await?;
+        *cursor = next;
+        Ok((indexed, fresh.len() == FEED_BATCH as usize))
+    }
+
+    /// Puts and commits on a blocking thread: analysing text is CPU work.
+    async fn write(
+        &self,
+        tickets: Vec<TicketDocument>,
+        articles: Vec<ArticleDocument>,
+        watermark: i64,
+    ) -> Result<(), SearchFailure> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || {
+            let docs: Vec<Doc<'_>> = tickets
+                .iter()
+                .map(Doc::Ticket)
+                .chain(articles.iter().map(Doc::Article))
+                .collect();
+            index.put(&docs)?;
+            index.commit(watermark)
+        })
+        .await
+        .map_err(|e| SearchFailure::Task(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Empties the index and indexes every ticket again, reporting (done, total) as it goes;
+    /// changes made meanwhile are picked up from the feed afterwards.
+    pub async fn rebuild(
+        &self,
+        store: &dyn Store,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, SearchFailure> {
+        let mut cursor = self.cursor.lock().await;
+        // Everything up to here is covered by reading the tickets themselves.
+        let head = store.search_feed_head().await?;
+        let total = store.count_tickets().await?.max(0) as u64;
+        {
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || {
+                index.clear()?;
+                // Until the rebuild ends, a restart must start from the beginning.
+                index.commit(0)
+            })
+            .await
+            .map_err(|e| SearchFailure::Task(e.to_string()))??;
+        }
+        let mut done = 0u64;
+        let mut after = 0i64;
+        loop {
+            let docs = store.ticket_documents_after(after, REBUILD_BATCH).await?;
+            let Some(last) = docs.last() else { break };
+            after = last.id;
+            done += docs.len() as u64;
+            self.write(docs, Vec::new(), 0).await?;
+            progress(done, total.max(done));
+        }
+        self.write(Vec::new(), Vec::new(), head).await?;
+        *cursor = Cursor::at(head);
+        Ok(done)
+    }
+
+    /// The scope a principal searches in: the store's rule for tickets, mirrored.
+    pub fn scope_of(principal: &Principal) -> Scope {
+        match principal.role {
+            Role::Admin => Scope::Everything,
+            Role::Agent | Role::Supervisor => Scope::Staff {
+                user_id: principal.user_id,
+                departments: principal.departments.clone(),
+            },
+            Role::Customer => Scope::Customer {
+                user_id: principal.user_id,
+            },
+        }
+    }
+}
+
+/// Follows the feed for as long as the service runs. An index that is empty while the
+/// database holds tickets is rebuilt first: reading the tickets is much faster than replaying
+/// their history.
+pub async fn follow(state: AppState) {
+    let search = state.search.clone();
+    let store = state.store.as_ref();
+    if search.index().is_empty() && search.index().watermark() == 0 {
+        match store.count_tickets().await {
+            Ok(n) if n > 0 => {
+                tracing::info!(tickets = n, "building the search index");
+                let started = std::time::Instant::now();
+                match search.rebuild(store, |_, _| {}).await {
+                    Ok(done) => tracing::info!(
+                        tickets = done,
+                        seconds = started.elapsed().as_secs_f32(),
+                        "search index built"
+                    ),
+                    Err(error) => tracing::error!(%error, "cannot build the search index"),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot count tickets for the search index"),
+        }
+    }
+    loop {
+        if let Err(error) = search.catch_up(store).await {
+            tracing::warn!(%error, "search index pass failed");
+        }
+        tokio::time::sleep(search.poll).await;
+    }
+}
