@@ -85,6 +85,9 @@ pub struct Config {
     pub search_dir: Option<PathBuf>,
     /// How often each instance reads the database's change feed into its search index.
     pub search_poll_ms: u64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus'
+    /// `authorization` setting); unset, it is open, like most exporters behind a firewall.
+    pub metrics_token: Option<Secret>,
     /// Largest file the public form accepts (it takes at most 5 per submission), and the
     /// largest mail attachment kept.
     pub max_attachment_bytes: usize,
@@ -298,6 +301,7 @@ impl Default for Config {
             attachments_dir: None,
             search_dir: None,
             search_poll_ms: 1_000,
+            metrics_token: None,
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
             smtp: SmtpConfig::default(),
@@ -341,6 +345,7 @@ const ENV_KEYS: &[&str] = &[
     "attachments_dir",
     "search_dir",
     "search_poll_ms",
+    "metrics_token",
     "max_attachment_bytes",
     "mail.list_mail_is_auto",
     "mail.subject_fallback",

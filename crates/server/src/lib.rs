@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod imap_poller;
 pub mod mail_intake;
+pub mod metrics;
 pub mod notify;
 pub mod rate_limit;
 pub mod search;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub duplicates: Arc<duplicates::Duplicates>,
     pub links: Arc<notify::links::Links>,
     pub search: Arc<search::Search>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -115,6 +117,7 @@ impl App {
         );
         let state = AppState {
             search,
+            metrics: Arc::default(),
             links,
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),

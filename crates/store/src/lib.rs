@@ -10,6 +10,7 @@ mod clock;
 pub mod closing;
 mod error;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod search;
 pub mod sql;
@@ -22,6 +23,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use closing::*;
 pub use error::{Result, StoreError};
 pub use mail::*;
+pub use metrics::*;
 pub use model::*;
 pub use search::*;
 pub use sql::sla::FireReport;
@@ -155,6 +157,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(i64, DateTime<Utc>, String)>>;
     /// Those of `ids` still open: (id, number, description).
     async fn open_tickets_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, TicketNumber, String)>>;
+
+    /// Installation-wide counts for `/metrics`.
+    async fn metrics(&self) -> Result<MetricsSnapshot>;
 
     // --- search index ---
     /// Changes after `after_seq` in sequence order, at most `limit`. The feed is the timeline:

@@ -101,7 +101,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::log))
         .routes(routes!(mail::quarantined))
         .routes(routes!(mail::retry))
-        .routes(routes!(mail::metrics))
+        .routes(routes!(crate::metrics::serve))
         .routes(routes!(widget::create_site, widget::list_sites))
         .routes(routes!(widget::post, widget::preflight))
         .routes(routes!(closing::propose, closing::solutions))
@@ -133,6 +133,10 @@ pub fn router(state: AppState) -> Router {
     .route("/", get(|_: Throttled<Public>| health::index()))
     .route("/widget.js", get(widget::script))
     .merge(crate::web::routes(&state))
+    .route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::metrics::track,
+    ))
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
     .method_not_allowed_fallback(|| async {
         ApiError::new(

@@ -8,6 +8,7 @@ mod committer;
 mod learning;
 mod links;
 mod mail;
+mod metrics;
 mod notices;
 mod people;
 mod routing;
@@ -358,6 +359,9 @@ impl crate::Store for SqlStore {
     }
     async fn list_users(&self) -> Result<Vec<crate::User>> {
         self.list_users_impl(false).await
+    }
+    async fn metrics(&self) -> Result<crate::MetricsSnapshot> {
+        self.metrics_impl().await
     }
     async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
         self.search_feed_impl(after_seq, limit).await
