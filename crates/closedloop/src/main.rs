@@ -517,7 +517,11 @@ async fn reindex(store: &SqlStore, config: &Config) -> CliResult {
             .await
             .map_err(|e| CliError(e.to_string()))?;
         progress.finish();
-        let dir = search.index().dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let dir = search
+            .index()
+            .dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         println!(
             "slot {slot}: {done} tickets indexed in {:.1} s, {:.1} MiB on disk ({dir})",
             started.elapsed().as_secs_f64(),

@@ -121,7 +121,7 @@ pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut stream = analyzer.token_stream(text);
     while let Some(t) = stream.next() {
-        if !out.iter().any(|o| *o == t.text) {
+        if !out.contains(&t.text) {
             out.push(t.text.clone());
         }
     }
@@ -163,9 +163,13 @@ pub fn query_words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Vec<String>> 
     };
     let mut merged: Vec<(usize, usize, Vec<String>)> = Vec::new();
     let mut run: Vec<(usize, usize, String)> = Vec::new();
-    let flush = |run: &mut Vec<(usize, usize, String)>, merged: &mut Vec<(usize, usize, Vec<String>)>| {
+    let flush = |run: &mut Vec<(usize, usize, String)>,
+                 merged: &mut Vec<(usize, usize, Vec<String>)>| {
         if run.len() >= 2 {
-            let pairs = run.windows(2).map(|w| format!("{}{}", w[0].2, w[1].2)).collect();
+            let pairs = run
+                .windows(2)
+                .map(|w| format!("{}{}", w[0].2, w[1].2))
+                .collect();
             merged.push((run[0].0, run[run.len() - 1].1, pairs));
         } else if let Some((s, e, t)) = run.pop() {
             merged.push((s, e, vec![t]));
@@ -231,7 +235,11 @@ mod tests {
         let t = tokens("退款申請一直沒有到帳");
         assert!(t.contains(&("退款".into(), "退款".into())), "{t:?}");
         assert!(t.contains(&("申请".into(), "申請".into())), "{t:?}");
-        assert!(t.contains(&("账".into(), "帳".into())) || t.iter().any(|(a, b)| a.contains('账') && b.contains('帳')), "{t:?}");
+        assert!(
+            t.contains(&("账".into(), "帳".into()))
+                || t.iter().any(|(a, b)| a.contains('账') && b.contains('帳')),
+            "{t:?}"
+        );
     }
 
     #[test]

@@ -37,10 +37,7 @@ impl Cursor {
 
     /// Every id at or below this one has been read.
     pub fn watermark(&self) -> i64 {
-        self.gaps
-            .keys()
-            .next()
-            .map_or(self.head, |first| first - 1)
+        self.gaps.keys().next().map_or(self.head, |first| first - 1)
     }
 
     /// The gaps to ask for again.

@@ -117,7 +117,8 @@ pub struct SearchQuery {
     pub text: String,
     pub scope: Scope,
     pub kind: Option<Kind>,
-    pub status: Option<String>,
+    /// Any of these statuses (none: every status).
+    pub statuses: Vec<String>,
     pub category: Option<String>,
     pub priority: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
@@ -132,7 +133,7 @@ impl SearchQuery {
             text: text.into(),
             scope,
             kind: None,
-            status: None,
+            statuses: Vec::new(),
             category: None,
             priority: None,
             created_from: None,
@@ -249,7 +250,9 @@ impl SearchIndex {
 
     /// The slots that exist under `root`, by number.
     pub fn slots(root: &Path) -> Vec<usize> {
-        (0..SLOTS).filter(|n| root.join(n.to_string()).is_dir()).collect()
+        (0..SLOTS)
+            .filter(|n| root.join(n.to_string()).is_dir())
+            .collect()
     }
 
     /// Slot `slot` under `root`; `None` while a running instance holds it.
@@ -475,10 +478,7 @@ impl SearchIndex {
                 if let Some(c) = &a.category {
                     d.add_text(f.category, c);
                 }
-                d.add_text(
-                    f.visibility,
-                    if a.published { "public" } else { "staff" },
-                );
+                d.add_text(f.visibility, if a.published { "public" } else { "staff" });
                 d.add_i64(f.created, a.created_at.timestamp_millis());
                 (key, d)
             }
@@ -621,11 +621,11 @@ impl SearchIndex {
         if let Some(kind) = q.kind {
             clauses.push((Occur::Must, self.term(f.kind, kind.as_str())));
         }
-        for (field, value) in [
-            (f.status, &q.status),
-            (f.category, &q.category),
-            (f.priority, &q.priority),
-        ] {
+        if !q.statuses.is_empty() {
+            let any = q.statuses.iter().map(|s| self.term(f.status, s)).collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
+        }
+        for (field, value) in [(f.category, &q.category), (f.priority, &q.priority)] {
             if let Some(v) = value {
                 clauses.push((Occur::Must, self.term(field, v)));
             }
@@ -743,7 +743,13 @@ mod tests {
         .clone()
     }
 
-    fn ticket(id: i64, title: &str, description: &str, department: i64, requester: i64) -> TicketDocument {
+    fn ticket(
+        id: i64,
+        title: &str,
+        description: &str,
+        department: i64,
+        requester: i64,
+    ) -> TicketDocument {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
         TicketDocument {
             id,
@@ -771,7 +777,10 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let docs: Vec<Doc<'_>> = docs.iter().map(Doc::Ticket).collect();
-        index.put(&docs).and_then(|_| index.commit(7)).unwrap_or_else(|e| panic!("{e}"));
+        index
+            .put(&docs)
+            .and_then(|_| index.commit(7))
+            .unwrap_or_else(|e| panic!("{e}"));
         index
     }
 
@@ -801,7 +810,13 @@ mod tests {
     fn a_simplified_query_finds_traditional_text_and_highlights_what_was_written() {
         let index = index(&[
             ticket(1, "退款問題", "我的退款申請已經兩週了還沒有到帳", 1, 10),
-            ticket(2, "Parcel late", "The courier never delivered my parcel", 1, 11),
+            ticket(
+                2,
+                "Parcel late",
+                "The courier never delivered my parcel",
+                1,
+                11,
+            ),
         ]);
         let hits = search(&index, "退款申请", Scope::Everything);
         assert_eq!(ids(&hits), [1]);
@@ -817,12 +832,25 @@ mod tests {
     #[test]
     fn english_words_match_their_other_forms() {
         let index = index(&[
-            ticket(1, "Refund", "I was never refunded for the broken charger", 1, 10),
+            ticket(
+                1,
+                "Refund",
+                "I was never refunded for the broken charger",
+                1,
+                10,
+            ),
             ticket(2, "Delivery", "Courier lost my parcel", 1, 10),
         ]);
         assert_eq!(ids(&search(&index, "refunds", Scope::Everything)), [1]);
-        assert_eq!(ids(&search(&index, "BROKEN chargers", Scope::Everything)), [1]);
-        assert!(search(&index, "refund parcel", Scope::Everything).hits.is_empty());
+        assert_eq!(
+            ids(&search(&index, "BROKEN chargers", Scope::Everything)),
+            [1]
+        );
+        assert!(
+            search(&index, "refund parcel", Scope::Everything)
+                .hits
+                .is_empty()
+        );
     }
 
     #[test]
@@ -848,7 +876,11 @@ mod tests {
         let customer = search(&index, "退款", Scope::Customer { user_id: 11 });
         assert_eq!((ids(&customer), customer.total), (vec![2, 3], 2));
         // Only a note says 投诉: customers never match it, staff of the department do.
-        assert!(search(&index, "投诉", Scope::Customer { user_id: 11 }).hits.is_empty());
+        assert!(
+            search(&index, "投诉", Scope::Customer { user_id: 11 })
+                .hits
+                .is_empty()
+        );
         let dept2 = Scope::Staff {
             user_id: 99,
             departments: vec![2],
@@ -857,10 +889,24 @@ mod tests {
         assert_eq!(ids(&staff), [3]);
         assert!(staff.hits[0].in_notes);
         assert_eq!(marked(&staff.hits[0].snippet), ["投诉"]);
-        let other = search(&index, "退款", Scope::Staff { user_id: 98, departments: vec![1] });
+        let other = search(
+            &index,
+            "退款",
+            Scope::Staff {
+                user_id: 98,
+                departments: vec![1],
+            },
+        );
         assert_eq!((ids(&other), other.total), (vec![1, 2], 2));
         // The assignee sees the ticket whatever its department.
-        let assignee = search(&index, "退款", Scope::Staff { user_id: 50, departments: vec![] });
+        let assignee = search(
+            &index,
+            "退款",
+            Scope::Staff {
+                user_id: 50,
+                departments: vec![],
+            },
+        );
         assert_eq!(ids(&assignee), [3]);
         assert!(search(&index, "退款", Scope::Public).hits.is_empty());
     }
@@ -887,11 +933,25 @@ mod tests {
             .and_then(|_| index.commit(8))
             .unwrap_or_else(|e| panic!("{e}"));
         let keys = |hits: Hits| hits.hits.iter().map(|h| h.key).collect::<Vec<_>>();
-        assert_eq!(keys(search(&index, "退款到账", Scope::Public)), [DocKey::Article(1)]);
+        assert_eq!(
+            keys(search(&index, "退款到账", Scope::Public)),
+            [DocKey::Article(1)]
+        );
         let customer = keys(search(&index, "退款到账", Scope::Customer { user_id: 10 }));
-        assert_eq!(customer.len(), 2, "own ticket and the published article: {customer:?}");
+        assert_eq!(
+            customer.len(),
+            2,
+            "own ticket and the published article: {customer:?}"
+        );
         assert!(!customer.contains(&DocKey::Article(2)));
-        let staff = keys(search(&index, "退款", Scope::Staff { user_id: 1, departments: vec![] }));
+        let staff = keys(search(
+            &index,
+            "退款",
+            Scope::Staff {
+                user_id: 1,
+                departments: vec![],
+            },
+        ));
         assert!(staff.contains(&DocKey::Article(2)) && !staff.contains(&DocKey::Ticket(1)));
     }
 
@@ -918,10 +978,16 @@ mod tests {
         let index = index(&[ticket(1, "退款", "退款没到", 1, 10), urgent]);
         let mut q = SearchQuery::new("退款", Scope::Everything);
         q.priority = Some("P1".into());
-        assert_eq!(ids(&index.search(&q).unwrap_or_else(|e| panic!("{e}"))), [2]);
+        assert_eq!(
+            ids(&index.search(&q).unwrap_or_else(|e| panic!("{e}"))),
+            [2]
+        );
         let mut q = SearchQuery::new("退款", Scope::Everything);
         q.created_from = DateTime::<Utc>::from_timestamp_millis(1_790_000_000_002);
-        assert_eq!(ids(&index.search(&q).unwrap_or_else(|e| panic!("{e}"))), [2]);
+        assert_eq!(
+            ids(&index.search(&q).unwrap_or_else(|e| panic!("{e}"))),
+            [2]
+        );
     }
 
     #[test]

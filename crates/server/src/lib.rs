@@ -113,7 +113,8 @@ impl App {
         let triage = Arc::new(triage::Engine::configured(&config).map_err(StartError::Api)?);
         let links = Arc::new(notify::links::Links::load(store.as_ref()).await?);
         let search = Arc::new(
-            search::Search::open(&config, triage.current().nlp_handle()).map_err(StartError::Api)?,
+            search::Search::open(&config, triage.current().nlp_handle())
+                .map_err(StartError::Api)?,
         );
         let state = AppState {
             search,

@@ -45,10 +45,7 @@ impl Metrics {
         if let Err(e) = registry.register(Box::new(requests.clone())) {
             tracing::error!(error = %e, "cannot register the request histogram");
         }
-        Self {
-            registry,
-            requests,
-        }
+        Self { registry, requests }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -86,7 +83,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: &[closedloop_store::Count]) {
@@ -105,7 +104,13 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: &[closedlo
 async fn database_text(state: &AppState) -> Result<String, closedloop_store::StoreError> {
     let s = state.store.metrics().await?;
     let mut out = String::new();
-    family(&mut out, "closedloop_tickets", "gauge", "Tickets by status.", &s.tickets);
+    family(
+        &mut out,
+        "closedloop_tickets",
+        "gauge",
+        "Tickets by status.",
+        &s.tickets,
+    );
     family(
         &mut out,
         "closedloop_queue_open_tickets",
@@ -190,8 +195,10 @@ pub async fn serve(
         match actor {
             Ok(actor) if actor.0.role == closedloop_domain::Role::Admin => {}
             Ok(_) => {
-                return crate::error::ApiError::forbidden("this needs the admin role or the scrape token")
-                    .into_response();
+                return crate::error::ApiError::forbidden(
+                    "this needs the admin role or the scrape token",
+                )
+                .into_response();
             }
             Err(e) => return e.into_response(),
         }

@@ -49,9 +49,8 @@ pub struct Search {
 impl Search {
     pub fn open(config: &Config, nlp: Arc<closedloop_triage::Nlp>) -> Result<Search, String> {
         let root = config.search_dir();
-        let index = SearchIndex::open(&root, nlp).map_err(|e| {
-            format!("{e} (set search_dir to a directory of this instance's own)")
-        })?;
+        let index = SearchIndex::open(&root, nlp)
+            .map_err(|e| format!("{e} (set search_dir to a directory of this instance's own)"))?;
         Ok(Search::with_index(index, config))
     }
 
@@ -205,6 +204,57 @@ impl Search {
             },
         }
     }
+}
+
+/// Resolved or closed tickets the viewer may see that read like `ticket` (its title and the
+/// start of its description), best first: answers given before, for the workspace.
+pub async fn similar_resolved(
+    state: &AppState,
+    viewer: &Principal,
+    ticket: &closedloop_store::Ticket,
+    limit: usize,
+) -> Vec<closedloop_store::Ticket> {
+    let store = state.store.as_ref();
+    state.search.refresh(store).await;
+    let text: String = format!("{} {}", ticket.title, ticket.description)
+        .chars()
+        .take(120)
+        .collect();
+    let mut q = closedloop_search::SearchQuery::new(text, Search::scope_of(viewer));
+    q.kind = Some(closedloop_search::Kind::Ticket);
+    q.statuses = vec!["resolved".into(), "closed".into()];
+    q.limit = limit + 1;
+    let search = state.search.clone();
+    let hits = match tokio::task::spawn_blocking(move || search.index().search(&q)).await {
+        Ok(Ok(hits)) => hits,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "similar tickets: search failed");
+            return Vec::new();
+        }
+        Err(error) => {
+            tracing::warn!(%error, "similar tickets: search task failed");
+            return Vec::new();
+        }
+    };
+    let ids: Vec<i64> = hits
+        .hits
+        .iter()
+        .filter_map(|h| match h.key {
+            closedloop_search::DocKey::Ticket(id) if id != ticket.id => Some(id),
+            _ => None,
+        })
+        .take(limit)
+        .collect();
+    let mut found = match store.tickets_by_id(viewer, &ids).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(%error, "similar tickets: cannot read them");
+            return Vec::new();
+        }
+    };
+    // In the index's order, best first.
+    found.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
+    found
 }
 
 /// Follows the feed for as long as the service runs. An index that is empty while the

@@ -172,8 +172,11 @@ pub trait Store: Send + Sync + 'static {
     /// These tickets as the index holds them (unscoped: the index applies scope per query).
     async fn ticket_documents(&self, ids: &[i64]) -> Result<Vec<TicketDocument>>;
     /// Up to `limit` documents with ids after `after_id`, in id order, for a rebuild.
-    async fn ticket_documents_after(&self, after_id: i64, limit: u32)
-    -> Result<Vec<TicketDocument>>;
+    async fn ticket_documents_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<TicketDocument>>;
     async fn count_tickets(&self) -> Result<i64>;
     /// Those of `ids` the actor may see, in no particular order.
     async fn tickets_by_id(&self, actor: &Principal, ids: &[i64]) -> Result<Vec<Ticket>>;

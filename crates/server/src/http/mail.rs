@@ -223,4 +223,3 @@ pub async fn retry(
         .ok_or_else(|| ApiError::not_found("quarantined message"))?;
     answer(state.mail_intake().ingest(&raw, "retry").await)
 }
-

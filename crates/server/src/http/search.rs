@@ -25,6 +25,7 @@ pub struct SearchParams {
     q: Option<String>,
     /// `ticket` or `article`; both when absent.
     kind: Option<String>,
+    /// One status or several separated by commas.
     status: Option<String>,
     category: Option<String>,
     priority: Option<String>,
@@ -125,7 +126,10 @@ pub struct SearchResults {
     pub items: Vec<SearchHit>,
 }
 
-fn parse_time(field: &'static str, v: Option<&str>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+fn parse_time(
+    field: &'static str,
+    v: Option<&str>,
+) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     v.map(|v| {
         chrono::DateTime::parse_from_rfc3339(v)
             .map(|t| t.to_utc())
@@ -160,14 +164,21 @@ impl SearchParams {
             Some("ticket") => Some(Kind::Ticket),
             Some("article") => Some(Kind::Article),
             Some(_) => {
-                return Err(ApiError::invalid("kind", "invalid_value", "must be one of: ticket, article"));
+                return Err(ApiError::invalid(
+                    "kind",
+                    "invalid_value",
+                    "must be one of: ticket, article",
+                ));
             }
         };
-        q.status = self
+        q.statuses = self
             .status
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| s.parse::<Status>().map(|s| s.as_str().to_owned()))
-            .transpose()?;
+            .collect::<Result<_, _>>()?;
         q.priority = self
             .priority
             .filter(|s| !s.is_empty())
@@ -179,13 +190,23 @@ impl SearchParams {
         q.limit = match self.limit {
             None => 20,
             Some(n @ 1..=50) => n,
-            Some(_) => return Err(ApiError::invalid("limit", "out_of_range", "must be between 1 and 50")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "out_of_range",
+                    "must be between 1 and 50",
+                ));
+            }
         };
         q.offset = match self.offset {
             None => 0,
             Some(n @ 0..=MAX_OFFSET) => n,
             Some(_) => {
-                return Err(ApiError::invalid("offset", "out_of_range", format!("at most {MAX_OFFSET}")));
+                return Err(ApiError::invalid(
+                    "offset",
+                    "out_of_range",
+                    format!("at most {MAX_OFFSET}"),
+                ));
             }
         };
         Ok(q)
@@ -300,6 +321,10 @@ mod tests {
             text: "退款".into(),
             highlights: vec![(1, 3)],
         };
-        assert_eq!(marked_html(&broken), "退款", "a range off a character boundary is ignored");
+        assert_eq!(
+            marked_html(&broken),
+            "退款",
+            "a range off a character boundary is ignored"
+        );
     }
 }

@@ -609,28 +609,8 @@ struct Neighbours {
     /// Open tickets whose text the duplicate index finds alike, and those already merged
     /// into this one.
     duplicates: Vec<closedloop_store::Ticket>,
-    /// Resolved or closed tickets of the same category sharing the title's leading phrase
-    /// (full-text search with relevance comes with the search index).
+    /// Resolved or closed tickets the search index finds alike, best first.
     similar: Vec<closedloop_store::Ticket>,
-}
-
-/// The phrase a title is searched by: its first run of Chinese characters (up to four), or its
-/// longest word of five letters or more.
-fn probe_phrase(title: &str) -> Option<String> {
-    let han: String = title
-        .chars()
-        .skip_while(|c| !closedloop_triage::text::is_han(*c))
-        .take_while(|c| closedloop_triage::text::is_han(*c))
-        .take(4)
-        .collect();
-    if han.chars().count() >= 2 {
-        return Some(han);
-    }
-    title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 5)
-        .max_by_key(|w| w.chars().count())
-        .map(str::to_lowercase)
 }
 
 async fn neighbours(
@@ -669,22 +649,7 @@ async fn neighbours(
         ..TicketFilter::default()
     };
     duplicates.extend(state.store.list_tickets(who, &merged).await?.items);
-    let similar = match probe_phrase(&t.title) {
-        Some(phrase) => {
-            let f = TicketFilter {
-                status: vec![Status::Resolved, Status::Closed],
-                category: t.category.clone(),
-                q: Some(phrase),
-                limit: 6,
-                ..TicketFilter::default()
-            };
-            let mut s = state.store.list_tickets(who, &f).await?.items;
-            s.retain(|x| x.id != t.id);
-            s.truncate(5);
-            s
-        }
-        None => Vec::new(),
-    };
+    let similar = crate::search::similar_resolved(state, who, t, 5).await;
     Ok(Neighbours {
         history,
         duplicates,
@@ -1124,20 +1089,6 @@ mod tests {
             let key = format!("done_{d}");
             assert_ne!(tr.of("ticket", &key), key);
         }
-    }
-
-    #[test]
-    fn search_phrases_are_a_chinese_run_or_a_long_word() {
-        assert_eq!(
-            probe_phrase("【紧急】同一订单扣款两次").as_deref(),
-            Some("紧急")
-        );
-        assert_eq!(probe_phrase("订单扣款两次").as_deref(), Some("订单扣款"));
-        assert_eq!(
-            probe_phrase("Charged twice for order").as_deref(),
-            Some("charged")
-        );
-        assert_eq!(probe_phrase("hi, ok"), None);
     }
 
     #[test]

@@ -65,7 +65,10 @@ impl SqlStore {
         for row in sql.query().fetch_all(&self.read).await? {
             let mut l = Vec::with_capacity(labels.len());
             for (i, name) in labels.iter().enumerate() {
-                l.push((*name, row.try_get::<Option<String>, _>(i)?.unwrap_or_default()));
+                l.push((
+                    *name,
+                    row.try_get::<Option<String>, _>(i)?.unwrap_or_default(),
+                ));
             }
             out.push(Count {
                 labels: l,

@@ -16,11 +16,12 @@ const DOCUMENT_SELECT: &str = "SELECT t.id, t.number, t.title, t.description, t.
 
 impl SqlStore {
     pub(crate) async fn search_feed_impl(&self, after: i64, limit: u32) -> Result<Vec<FeedChange>> {
-        let rows = sqlx::query("SELECT id, ticket_id FROM timeline WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, ticket_id FROM timeline WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(FeedChange {
@@ -150,7 +151,8 @@ impl SqlStore {
             "SELECT ticket_id, public, body FROM timeline WHERE kind IN ('reply', 'note') \
              AND body IS NOT NULL AND ticket_id IN ",
         );
-        sql.bind_list(docs.iter().map(|d| d.id)).push(" ORDER BY id");
+        sql.bind_list(docs.iter().map(|d| d.id))
+            .push(" ORDER BY id");
         for r in sql.query().fetch_all(&mut *tx).await? {
             let Some(&i) = at.get(&r.try_get::<i64, _>(0)?) else {
                 continue;

@@ -809,3 +809,41 @@ pub async fn administrators_manage_people_departments_templates_and_channels(bac
         StatusCode::FORBIDDEN
     );
 }
+
+pub async fn the_workspace_suggests_resolved_tickets_that_read_alike(backend: Backend) {
+    let app = spawn_with(backend, |_| {}).await;
+    app.user("pay-ws@shop.example", "agent", &["payment"]).await;
+    let customer = app.user("he@example.cn", "customer", &[]).await;
+    let make = |text: &'static str, category: &'static str| json!({"channel": "web", "description": text, "category": category});
+    let answered = app
+        .create(
+            &customer,
+            make("同一笔订单被重复扣款两次，请退款。", "payment"),
+        )
+        .await;
+    let unrelated = app
+        .create(&customer, make("发票抬头开错了，需要重开。", "payment"))
+        .await;
+    let elsewhere = app
+        .create(&customer, make("订单被重复扣款了两次。", "logistics"))
+        .await;
+    for n in [&answered, &unrelated, &elsewhere] {
+        for action in ["accept", "start", "propose_solution", "resolve"] {
+            let r = app.act(&app.admin, n, action).await;
+            assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+        }
+    }
+    // Another customer, so the requester's history does not list the others.
+    let other = app.user("lo@example.hk", "customer", &[]).await;
+    let open = app
+        .create(&other, make("訂單重複扣款兩次了！", "payment"))
+        .await;
+    let session = Session::sign_in(&app, "pay-ws@shop.example").await;
+    let (status, page) = session.get(&app, &format!("/agent/tickets/{open}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Found across scripts; a resolved ticket about something else is not offered, nor one
+    // of a department the agent cannot see.
+    assert!(page.contains(&answered), "{page}");
+    assert!(!page.contains(&unrelated));
+    assert!(!page.contains(&elsewhere));
+}

@@ -3,7 +3,10 @@ use serde_json::json;
 
 use crate::harness::{Backend, spawn_with};
 
-async fn scrape(app: &crate::harness::TestApp, token: Option<&str>) -> (StatusCode, String, String) {
+async fn scrape(
+    app: &crate::harness::TestApp,
+    token: Option<&str>,
+) -> (StatusCode, String, String) {
     let mut req = app.http.get(format!("{}/metrics", app.base));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -27,16 +30,28 @@ pub async fn metrics_count_tickets_queues_and_requests(backend: Backend) {
     .await;
     let customer = app.user("li@example.cn", "customer", &[]).await;
     for text in ["快递三天没有更新。", "包裹被摔坏了。"] {
-        app.create(&customer, json!({"channel": "web", "description": text, "category": "logistics"}))
-            .await;
+        app.create(
+            &customer,
+            json!({"channel": "web", "description": text, "category": "logistics"}),
+        )
+        .await;
     }
     let number = app
-        .create(&customer, json!({"channel": "web", "description": "重复扣款。", "category": "payment"}))
+        .create(
+            &customer,
+            json!({"channel": "web", "description": "重复扣款。", "category": "payment"}),
+        )
         .await;
-    assert_eq!(app.act(&app.admin, &number, "accept").await.status, StatusCode::OK);
+    assert_eq!(
+        app.act(&app.admin, &number, "accept").await.status,
+        StatusCode::OK
+    );
 
     assert_eq!(scrape(&app, None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(scrape(&app, Some("scrape-secret-2")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        scrape(&app, Some("scrape-secret-2")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, kind, text) = scrape(&app, Some("scrape-secret-1")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
@@ -48,7 +63,10 @@ pub async fn metrics_count_tickets_queues_and_requests(backend: Backend) {
         "# TYPE closedloop_sla_breaches_total counter",
         "# TYPE closedloop_http_request_duration_seconds histogram",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
     // Requests are labelled by route template, never by the ticket number in the path.
     assert!(
@@ -57,7 +75,10 @@ pub async fn metrics_count_tickets_queues_and_requests(backend: Backend) {
     );
     assert!(!text.contains(&number), "a ticket number became a label");
     // Every sample line parses as `name{labels} value`.
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let value = line.rsplit(' ').next().unwrap_or_default();
         assert!(value.parse::<f64>().is_ok(), "bad sample {line:?}");
     }
