@@ -529,6 +529,13 @@ impl Config {
         if !(10..=60_000).contains(&self.sla_poll_ms) {
             return bad("sla_poll_ms", "must be between 10 and 60000");
         }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < 16)
+        {
+            return bad("metrics_token", "must be at least 16 characters");
+        }
         if !(10..=60_000).contains(&self.search_poll_ms) {
             return bad("search_poll_ms", "must be between 10 and 60000");
         }

@@ -24,6 +24,8 @@ use crate::{AppState, Config};
 const FEED_BATCH: u32 = 2_000;
 /// Tickets read per step of a rebuild.
 const REBUILD_BATCH: u32 = 1_000;
+/// Feed entries read again after a rebuild (those that may have committed during it).
+const REBUILD_LOOKBACK: i64 = 10_000;
 /// How long a skipped feed id may still commit (longer than any write transaction).
 const GAP_PATIENCE_MS: i64 = 60_000;
 /// A search waits at most this long for the index to catch up, then answers from what it has.
@@ -80,22 +82,23 @@ impl Search {
     }
 
     /// Catches up when the feed has moved since the last pass, waiting at most
-    /// [`FRESHNESS_WAIT`]; on a timeout or an error the search answers from what is indexed.
-    pub async fn refresh(&self, store: &dyn Store) {
-        let head = match store.search_feed_head().await {
-            Ok(head) => head,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the search feed head");
-                return;
+    /// [`FRESHNESS_WAIT`] (also for a pass or a rebuild already running); past that, or on an
+    /// error, the search answers from what is indexed. The catch-up runs as a task of its own,
+    /// so a search that stops waiting never cuts a write to the index in half.
+    pub async fn refresh(self: &Arc<Self>, store: Arc<dyn Store>) {
+        let search = self.clone();
+        let task = tokio::spawn(async move {
+            let head = store.search_feed_head().await?;
+            if search.cursor.lock().await.head() >= head {
+                return Ok(0);
             }
-        };
-        if self.cursor.lock().await.head() >= head {
-            return;
-        }
-        match tokio::time::timeout(FRESHNESS_WAIT, self.catch_up(store)).await {
-            Ok(Err(error)) => tracing::warn!(%error, "search index catch-up failed"),
+            search.catch_up(store.as_ref()).await
+        });
+        match tokio::time::timeout(FRESHNESS_WAIT, task).await {
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "search index catch-up failed"),
+            Ok(Err(error)) => tracing::warn!(%error, "search index catch-up task failed"),
             Err(_) => tracing::info!("search index is catching up; answering from what it has"),
-            Ok(Ok(_)) => {}
+            Ok(Ok(Ok(_))) => {}
         }
     }
 
@@ -186,8 +189,11 @@ impl Search {
             self.write(docs, Vec::new(), 0).await?;
             progress(done, total.max(done));
         }
-        self.write(Vec::new(), Vec::new(), head).await?;
-        *cursor = Cursor::at(head);
+        // On PostgreSQL a change with an id below `head` may still have been committing while
+        // the tickets were read; the feed is read again from a little before it.
+        let resume = head.saturating_sub(REBUILD_LOOKBACK).max(0);
+        self.write(Vec::new(), Vec::new(), resume).await?;
+        *cursor = Cursor::at(resume);
         Ok(done)
     }
 
@@ -215,7 +221,7 @@ pub async fn similar_resolved(
     limit: usize,
 ) -> Vec<closedloop_store::Ticket> {
     let store = state.store.as_ref();
-    state.search.refresh(store).await;
+    state.search.refresh(state.store.clone()).await;
     let text: String = format!("{} {}", ticket.title, ticket.description)
         .chars()
         .take(120)

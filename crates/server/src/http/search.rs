@@ -116,7 +116,6 @@ pub struct SearchHit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub score: f32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -220,7 +219,7 @@ pub async fn run(
     actor: &closedloop_store::Principal,
     query: SearchQuery,
 ) -> ApiResult<SearchResults> {
-    state.search.refresh(state.store.as_ref()).await;
+    state.search.refresh(state.store.clone()).await;
     let search = state.search.clone();
     let hits = tokio::task::spawn_blocking(move || search.index().search(&query))
         .await
@@ -266,7 +265,6 @@ pub async fn run(
                     status: Some(t.status),
                     department: t.department.clone(),
                     created_at: Some(t.created_at),
-                    score: hit.score,
                 }
             }
             DocKey::Article(id) => SearchHit {
@@ -279,7 +277,6 @@ pub async fn run(
                 status: None,
                 department: None,
                 created_at: None,
-                score: hit.score,
             },
         };
         items.push(item);

@@ -25,7 +25,7 @@ async fn scrape(
 /// Fixed contract: `GET /metrics` serves the Prometheus text format.
 pub async fn metrics_count_tickets_queues_and_requests(backend: Backend) {
     let app = spawn_with(backend, |c| {
-        c.metrics_token = Some(closedloop_server::Secret::new("scrape-secret-1"));
+        c.metrics_token = Some(closedloop_server::Secret::new("scrape-secret-0001"));
     })
     .await;
     let customer = app.user("li@example.cn", "customer", &[]).await;
@@ -49,10 +49,10 @@ pub async fn metrics_count_tickets_queues_and_requests(backend: Backend) {
 
     assert_eq!(scrape(&app, None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        scrape(&app, Some("scrape-secret-2")).await.0,
+        scrape(&app, Some("scrape-secret-0002")).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let (status, kind, text) = scrape(&app, Some("scrape-secret-1")).await;
+    let (status, kind, text) = scrape(&app, Some("scrape-secret-0001")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
     for line in [
