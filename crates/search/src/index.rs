@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use closedloop_store::TicketDocument;
+use closedloop_store::{ArticleDocument, TicketDocument};
 use closedloop_triage::Nlp;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -72,19 +72,6 @@ impl DocKey {
             _ => None,
         }
     }
-}
-
-/// A knowledge-base article as the index holds it.
-#[derive(Debug, Clone)]
-pub struct ArticleDocument {
-    pub id: i64,
-    pub title: String,
-    pub body: String,
-    pub lang: String,
-    pub category: Option<String>,
-    /// Drafts are found by staff only.
-    pub published: bool,
-    pub created_at: DateTime<Utc>,
 }
 
 pub enum Doc<'a> {
@@ -230,7 +217,18 @@ pub struct SearchIndex {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Payload {
     version: u32,
+    /// Ticket feed (timeline ids).
     watermark: i64,
+    /// Article feed (revision ids).
+    #[serde(default)]
+    articles: i64,
+}
+
+/// How far into each feed the last commit reaches: every change at or below is indexed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    pub tickets: i64,
+    pub articles: i64,
 }
 
 impl SearchIndex {
@@ -358,9 +356,12 @@ impl SearchIndex {
         self.dir.as_deref()
     }
 
-    /// The feed position of the last commit: every change at or below it is in the index.
-    pub fn watermark(&self) -> i64 {
-        Self::payload_of(&self.index).map_or(0, |p| p.watermark)
+    /// The feed positions of the last commit.
+    pub fn watermarks(&self) -> Watermarks {
+        Self::payload_of(&self.index).map_or(Watermarks::default(), |p| Watermarks {
+            tickets: p.watermark,
+            articles: p.articles,
+        })
     }
 
     /// Documents indexed and visible to queries.
@@ -413,13 +414,14 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Makes what was put visible and durable, recording the feed position it covers.
-    pub fn commit(&self, watermark: i64) -> Result<()> {
+    /// Makes what was put visible and durable, recording the feed positions it covers.
+    pub fn commit(&self, marks: Watermarks) -> Result<()> {
         let mut writer = self.writer();
         let mut prepared = writer.prepare_commit()?;
         let payload = serde_json::to_string(&Payload {
             version: VERSION,
-            watermark,
+            watermark: marks.tickets,
+            articles: marks.articles,
         })
         .unwrap_or_default();
         prepared.set_payload(&payload);
@@ -478,7 +480,7 @@ impl SearchIndex {
                 if let Some(c) = &a.category {
                     d.add_text(f.category, c);
                 }
-                d.add_text(f.visibility, if a.published { "public" } else { "staff" });
+                d.add_text(f.visibility, if a.public { "public" } else { "staff" });
                 d.add_i64(f.created, a.created_at.timestamp_millis());
                 (key, d)
             }
@@ -771,6 +773,13 @@ mod tests {
         }
     }
 
+    fn marks(tickets: i64) -> Watermarks {
+        Watermarks {
+            tickets,
+            articles: 0,
+        }
+    }
+
     fn index(docs: &[TicketDocument]) -> SearchIndex {
         let index = match SearchIndex::in_memory(nlp()) {
             Ok(i) => i,
@@ -779,7 +788,7 @@ mod tests {
         let docs: Vec<Doc<'_>> = docs.iter().map(Doc::Ticket).collect();
         index
             .put(&docs)
-            .and_then(|_| index.commit(7))
+            .and_then(|_| index.commit(marks(7)))
             .unwrap_or_else(|e| panic!("{e}"));
         index
     }
@@ -920,17 +929,17 @@ mod tests {
             body: "退款在审核通过后 3-5 个工作日内原路退回。".into(),
             lang: "zh".into(),
             category: None,
-            published: true,
+            public: true,
             created_at: Utc::now(),
         };
         let draft = ArticleDocument {
             id: 2,
-            published: false,
+            public: false,
             ..published.clone()
         };
         index
             .put(&[Doc::Article(&published), Doc::Article(&draft)])
-            .and_then(|_| index.commit(8))
+            .and_then(|_| index.commit(marks(8)))
             .unwrap_or_else(|e| panic!("{e}"));
         let keys = |hits: Hits| hits.hits.iter().map(|h| h.key).collect::<Vec<_>>();
         assert_eq!(
@@ -961,14 +970,14 @@ mod tests {
         let changed = ticket(1, "新标题", "已经解决", 1, 10);
         index
             .put(&[Doc::Ticket(&changed)])
-            .and_then(|_| index.commit(9))
+            .and_then(|_| index.commit(marks(9)))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(index.len(), 1);
         assert!(search(&index, "物流", Scope::Everything).hits.is_empty());
         assert_eq!(ids(&search(&index, "解决", Scope::Everything)), [1]);
         let number = changed.number.as_str().to_lowercase();
         assert_eq!(ids(&search(&index, &number, Scope::Everything)), [1]);
-        assert_eq!(index.watermark(), 9);
+        assert_eq!(index.watermarks(), marks(9));
     }
 
     #[test]
@@ -997,15 +1006,15 @@ mod tests {
             let index = SearchIndex::open(dir.path(), nlp()).unwrap_or_else(|e| panic!("{e}"));
             index
                 .put(&[Doc::Ticket(&ticket(1, "物流", "快递丢了", 1, 10))])
-                .and_then(|_| index.commit(42))
+                .and_then(|_| index.commit(marks(42)))
                 .unwrap_or_else(|e| panic!("{e}"));
             let second = SearchIndex::open(dir.path(), nlp()).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(second.dir(), Some(dir.path().join("1").as_path()));
-            assert_eq!(second.watermark(), 0);
+            assert_eq!(second.watermarks(), marks(0));
         }
         let index = SearchIndex::open(dir.path(), nlp()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(index.dir(), Some(dir.path().join("0").as_path()));
-        assert_eq!(index.watermark(), 42);
+        assert_eq!(index.watermarks(), marks(42));
         assert_eq!(ids(&search(&index, "快递", Scope::Everything)), [1]);
         assert!(index.disk_bytes() > 0);
     }

@@ -12,4 +12,6 @@ pub mod index;
 
 pub use error::{Result, SearchError};
 pub use feed::Cursor;
-pub use index::{Doc, DocKey, Highlighted, Hit, Hits, Kind, Scope, SearchIndex, SearchQuery};
+pub use index::{
+    Doc, DocKey, Highlighted, Hit, Hits, Kind, Scope, SearchIndex, SearchQuery, Watermarks,
+};

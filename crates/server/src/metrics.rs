@@ -233,7 +233,7 @@ pub async fn serve(
         text,
         "# HELP closedloop_search_watermark Change-feed position this instance's search index covers.\n\
          # TYPE closedloop_search_watermark gauge\nclosedloop_search_watermark {}",
-        index.watermark()
+        index.watermarks().tickets
     );
     (
         [(

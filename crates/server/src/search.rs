@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use closedloop_domain::Role;
-use closedloop_search::index::ArticleDocument;
-use closedloop_search::{Cursor, Doc, Scope, SearchIndex};
-use closedloop_store::{Principal, Store, TicketDocument};
+use closedloop_search::{Cursor, Doc, Scope, SearchIndex, Watermarks};
+use closedloop_store::{ArticleDocument, Principal, Store, TicketDocument};
 use tokio::sync::Mutex;
 
 use crate::{AppState, Config};
@@ -41,10 +40,34 @@ pub enum SearchFailure {
     Task(String),
 }
 
+/// Where the index stands in the two feeds: tickets (the timeline) and articles (their
+/// revisions).
+#[derive(Debug, Clone)]
+struct Cursors {
+    tickets: Cursor,
+    articles: Cursor,
+}
+
+impl Cursors {
+    fn at(marks: Watermarks) -> Self {
+        Self {
+            tickets: Cursor::at(marks.tickets),
+            articles: Cursor::at(marks.articles),
+        }
+    }
+
+    fn watermarks(&self) -> Watermarks {
+        Watermarks {
+            tickets: self.tickets.watermark(),
+            articles: self.articles.watermark(),
+        }
+    }
+}
+
 pub struct Search {
     index: Arc<SearchIndex>,
     /// Held for a pass or a rebuild: one writer of the index at a time.
-    cursor: Mutex<Cursor>,
+    cursor: Mutex<Cursors>,
     poll: Duration,
 }
 
@@ -58,7 +81,7 @@ impl Search {
 
     pub fn with_index(index: SearchIndex, config: &Config) -> Search {
         Search {
-            cursor: Mutex::new(Cursor::at(index.watermark())),
+            cursor: Mutex::new(Cursors::at(index.watermarks())),
             index: Arc::new(index),
             poll: Duration::from_millis(config.search_poll_ms),
         }
@@ -89,7 +112,8 @@ impl Search {
         let search = self.clone();
         let task = tokio::spawn(async move {
             let head = store.search_feed_head().await?;
-            if search.cursor.lock().await.head() >= head {
+            // Articles change rarely; their feed is read on every pass but not waited for.
+            if search.cursor.lock().await.tickets.head() >= head {
                 return Ok(0);
             }
             search.catch_up(store.as_ref()).await
@@ -105,35 +129,37 @@ impl Search {
     async fn pass(
         &self,
         store: &dyn Store,
-        cursor: &mut Cursor,
+        cursor: &mut Cursors,
     ) -> Result<(usize, bool), SearchFailure> {
-        let fresh = store.search_feed(cursor.head(), FEED_BATCH).await?;
-        let gaps = cursor.gaps();
-        let found = if gaps.is_empty() {
-            Vec::new()
-        } else {
-            store.search_feed_at(&gaps).await?
-        };
-        let before = cursor.watermark();
         let now = chrono::Utc::now().timestamp_millis();
-        let tickets: BTreeSet<i64> = fresh.iter().chain(&found).map(|c| c.ticket_id).collect();
-        let tickets: Vec<i64> = tickets.into_iter().collect();
-        let docs = store.ticket_documents(&tickets).await?;
-        let fresh_ids: Vec<i64> = fresh.iter().map(|c| c.seq).collect();
-        let found_ids: Vec<i64> = found.iter().map(|c| c.seq).collect();
-        // Work on a copy: the cursor moves only once the documents are committed.
+        let before = cursor.watermarks();
+        // Work on a copy: the cursors move only once the documents are committed.
         let mut next = cursor.clone();
-        next.advance(&fresh_ids, now);
-        next.fill(&found_ids, now, GAP_PATIENCE_MS);
-        if docs.is_empty() && next.watermark() == before {
+        let (tickets, more_tickets) = read_feed(
+            &mut next.tickets,
+            now,
+            store.search_feed(cursor.tickets.head(), FEED_BATCH),
+            |gaps| async move { store.search_feed_at(&gaps).await },
+        )
+        .await?;
+        let (articles, more_articles) = read_feed(
+            &mut next.articles,
+            now,
+            store.article_feed(cursor.articles.head(), FEED_BATCH),
+            // Revisions commit in one short transaction each; a gap there is a rollback.
+            |_| async { Ok(Vec::new()) },
+        )
+        .await?;
+        let tickets = store.ticket_documents(&tickets).await?;
+        let articles = store.article_documents(&articles).await?;
+        if tickets.is_empty() && articles.is_empty() && next.watermarks() == before {
             *cursor = next;
             return Ok((0, false));
         }
-        let watermark = next.watermark();
-        let indexed = docs.len();
-        self.write(docs, Vec::new(), watermark).await?;
+        let indexed = tickets.len() + articles.len();
+        self.write(tickets, articles, next.watermarks()).await?;
         *cursor = next;
-        Ok((indexed, fresh.len() == FEED_BATCH as usize))
+        Ok((indexed, more_tickets || more_articles))
     }
 
     /// Puts and commits on a blocking thread: analysing text is CPU work.
@@ -141,7 +167,7 @@ impl Search {
         &self,
         tickets: Vec<TicketDocument>,
         articles: Vec<ArticleDocument>,
-        watermark: i64,
+        marks: Watermarks,
     ) -> Result<(), SearchFailure> {
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || {
@@ -151,7 +177,7 @@ impl Search {
                 .chain(articles.iter().map(Doc::Article))
                 .collect();
             index.put(&docs)?;
-            index.commit(watermark)
+            index.commit(marks)
         })
         .await
         .map_err(|e| SearchFailure::Task(e.to_string()))??;
@@ -174,7 +200,7 @@ impl Search {
             tokio::task::spawn_blocking(move || {
                 index.clear()?;
                 // Until the rebuild ends, a restart must start from the beginning.
-                index.commit(0)
+                index.commit(Watermarks::default())
             })
             .await
             .map_err(|e| SearchFailure::Task(e.to_string()))??;
@@ -186,14 +212,18 @@ impl Search {
             let Some(last) = docs.last() else { break };
             after = last.id;
             done += docs.len() as u64;
-            self.write(docs, Vec::new(), 0).await?;
+            self.write(docs, Vec::new(), Watermarks::default()).await?;
             progress(done, total.max(done));
         }
         // On PostgreSQL a change with an id below `head` may still have been committing while
         // the tickets were read; the feed is read again from a little before it.
-        let resume = head.saturating_sub(REBUILD_LOOKBACK).max(0);
+        // Articles are few: the next pass reads their whole feed.
+        let resume = Watermarks {
+            tickets: head.saturating_sub(REBUILD_LOOKBACK).max(0),
+            articles: 0,
+        };
         self.write(Vec::new(), Vec::new(), resume).await?;
-        *cursor = Cursor::at(resume);
+        *cursor = Cursors::at(resume);
         Ok(done)
     }
 
@@ -210,6 +240,34 @@ impl Search {
             },
         }
     }
+}
+
+/// Reads one feed after `cursor`'s head and the gaps it remembers; the ids it names (tickets
+/// or articles), and whether a full batch came (more may be waiting).
+async fn read_feed<F, G, Fut>(
+    cursor: &mut Cursor,
+    now: i64,
+    fresh: F,
+    at: G,
+) -> Result<(Vec<i64>, bool), SearchFailure>
+where
+    F: std::future::Future<Output = closedloop_store::Result<Vec<closedloop_store::FeedChange>>>,
+    G: FnOnce(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = closedloop_store::Result<Vec<closedloop_store::FeedChange>>>,
+{
+    let fresh = fresh.await?;
+    let gaps = cursor.gaps();
+    let found = if gaps.is_empty() {
+        Vec::new()
+    } else {
+        at(gaps).await?
+    };
+    let fresh_seqs: Vec<i64> = fresh.iter().map(|c| c.seq).collect();
+    let found_seqs: Vec<i64> = found.iter().map(|c| c.seq).collect();
+    cursor.advance(&fresh_seqs, now);
+    cursor.fill(&found_seqs, now, GAP_PATIENCE_MS);
+    let ids: BTreeSet<i64> = fresh.iter().chain(&found).map(|c| c.ticket_id).collect();
+    Ok((ids.into_iter().collect(), fresh.len() == FEED_BATCH as usize))
 }
 
 /// Resolved or closed tickets the viewer may see that read like `ticket` (its title and the
@@ -269,7 +327,7 @@ pub async fn similar_resolved(
 pub async fn follow(state: AppState) {
     let search = state.search.clone();
     let store = state.store.as_ref();
-    if search.index().is_empty() && search.index().watermark() == 0 {
+    if search.index().is_empty() && search.index().watermarks() == Watermarks::default() {
         match store.count_tickets().await {
             Ok(n) if n > 0 => {
                 tracing::info!(tickets = n, "building the search index");

@@ -9,6 +9,7 @@ pub mod canned;
 mod clock;
 pub mod closing;
 mod error;
+pub mod knowledge;
 pub mod mail;
 pub mod metrics;
 pub mod model;
@@ -22,6 +23,7 @@ pub use canned::*;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use closing::*;
 pub use error::{Result, StoreError};
+pub use knowledge::*;
 pub use mail::*;
 pub use metrics::*;
 pub use model::*;
@@ -157,6 +159,33 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(i64, DateTime<Utc>, String)>>;
     /// Those of `ids` still open: (id, number, description).
     async fn open_tickets_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, TicketNumber, String)>>;
+
+    // --- knowledge base ---
+    /// Any staff member saves a draft; supervisors and administrators publish.
+    async fn create_article(&self, actor: &Principal, input: &ArticleInput) -> Result<Article>;
+    async fn update_article(&self, actor: &Principal, id: i64, input: &ArticleInput)
+    -> Result<Article>;
+    /// Staff see every article; anyone else (or nobody signed in) a published FAQ only.
+    async fn article(&self, viewer: Option<&Principal>, id: i64) -> Result<Article>;
+    async fn articles(&self, viewer: Option<&Principal>, filter: &ArticleFilter)
+    -> Result<Vec<Article>>;
+    /// A draft FAQ from a resolved or closed ticket: its question and what answered it.
+    async fn draft_article_from_ticket(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Article>;
+    /// Article revisions after `after_seq` (`ticket_id` holds the article id).
+    async fn article_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<FeedChange>>;
+    async fn article_documents(&self, ids: &[i64]) -> Result<Vec<ArticleDocument>>;
+    /// One event of a visit to the feedback form, once per visit and event.
+    async fn record_deflection(
+        &self,
+        visit: &str,
+        event: DeflectionEvent,
+        article_id: Option<i64>,
+    ) -> Result<()>;
+    async fn deflection_report(&self, since: DateTime<Utc>) -> Result<DeflectionReport>;
 
     /// Installation-wide counts for `/metrics`.
     async fn metrics(&self) -> Result<MetricsSnapshot>;

@@ -34,3 +34,16 @@ pub struct FeedChange {
     pub seq: i64,
     pub ticket_id: i64,
 }
+
+/// A knowledge-base article as the search index holds it.
+#[derive(Debug, Clone)]
+pub struct ArticleDocument {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub lang: String,
+    pub category: Option<String>,
+    /// Found by anyone (a published FAQ); otherwise by staff only.
+    pub public: bool,
+    pub created_at: DateTime<Utc>,
+}

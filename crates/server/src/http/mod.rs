@@ -6,9 +6,10 @@ pub mod closing;
 pub(crate) mod directory;
 mod health;
 mod intake;
+mod knowledge;
 mod json;
 pub(crate) mod mail;
-mod search;
+pub(crate) mod search;
 pub(crate) mod session;
 mod tickets;
 mod timeline;
@@ -45,6 +46,7 @@ use crate::rate_limit::{Public, Throttled};
         (name = "auth", description = "Sessions and API tokens"),
         (name = "intake", description = "Channels that bring feedback in: signed webhooks"),
         (name = "loop", description = "Closing the loop: solutions, approvals, appeals, surveys, notices and templates"),
+        (name = "knowledge", description = "Knowledge base: FAQ and SOP articles, drafts from resolved tickets"),
         (name = "search", description = "Full-text search over tickets and knowledge-base articles"),
         (name = "system", description = "Health")
     )
@@ -79,6 +81,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
         .routes(routes!(search::search))
+        .routes(routes!(knowledge::list, knowledge::create))
+        .routes(routes!(knowledge::get, knowledge::update))
+        .routes(routes!(knowledge::draft_from_ticket))
+        .routes(routes!(knowledge::deflection))
         .routes(routes!(timeline::transition))
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))

@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::attachments::{self, MAX_FILES};
 use crate::http::valid_email;
 use crate::rate_limit::{Public, Throttled};
+use closedloop_store::DeflectionEvent;
 
 /// What the person typed, kept to show again when something is wrong.
 #[derive(Debug, Default, Clone)]
@@ -30,6 +31,8 @@ pub struct Answers {
     pub order_number: String,
     pub category: String,
     pub email: String,
+    /// This visit's id, for the help centre's suggestions.
+    pub visit: String,
 }
 
 /// Messages by field, shown next to it.
@@ -141,7 +144,10 @@ pub async fn show(
         tr,
         StatusCode::OK,
         csrf,
-        Answers::default(),
+        Answers {
+            visit: super::help::new_visit(),
+            ..Answers::default()
+        },
         Errors::default(),
         None,
     )
@@ -243,6 +249,7 @@ pub async fn submit(
             "order_number" => answers.order_number = text,
             "category" => answers.category = text,
             "email" => answers.email = text.trim().to_owned(),
+            "visit" => answers.visit = text.trim().chars().take(64).collect(),
             _ => {}
         }
     }
@@ -376,6 +383,14 @@ pub async fn submit(
         }
     };
     tracing::info!(ticket = %ticket.number, anonymous, "web form ticket");
+    if !answers.visit.is_empty()
+        && let Err(error) = state
+            .store
+            .record_deflection(&answers.visit, DeflectionEvent::Submitted, None)
+            .await
+    {
+        tracing::debug!(%error, "form sent: not recorded for self-service");
+    }
     page(
         StatusCode::OK,
         &ThanksPage {

@@ -19,6 +19,7 @@ mod board;
 mod canned;
 mod follow;
 mod form;
+mod help;
 pub mod i18n;
 mod portal;
 mod result;
@@ -49,6 +50,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .saturating_add(1024 * 1024);
     Router::new()
         .route("/feedback", get(form::show).post(form::submit))
+        .route("/help", get(help::home))
+        .route("/help/articles/{id}", get(help::article))
+        .route("/help/suggest", get(help::suggest))
+        .route("/help/answered", axum::routing::post(help::answered))
+        .route("/static/help.js", get(help::script))
         .route("/t/{token}", get(follow::show).post(follow::reply))
         .route("/t/{token}/attachments/{id}", get(follow::attachment))
         .route("/r/{token}", get(result::show).post(result::act))

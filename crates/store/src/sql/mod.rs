@@ -5,6 +5,7 @@ mod canned;
 mod changes;
 mod closing;
 mod committer;
+mod knowledge;
 mod learning;
 mod links;
 mod mail;
@@ -359,6 +360,58 @@ impl crate::Store for SqlStore {
     }
     async fn list_users(&self) -> Result<Vec<crate::User>> {
         self.list_users_impl(false).await
+    }
+    async fn create_article(
+        &self,
+        actor: &crate::Principal,
+        input: &crate::ArticleInput,
+    ) -> Result<crate::Article> {
+        self.create_article_impl(actor, input, None).await
+    }
+    async fn update_article(
+        &self,
+        actor: &crate::Principal,
+        id: i64,
+        input: &crate::ArticleInput,
+    ) -> Result<crate::Article> {
+        self.update_article_impl(actor, id, input).await
+    }
+    async fn article(&self, viewer: Option<&crate::Principal>, id: i64) -> Result<crate::Article> {
+        self.article_impl(viewer, id).await
+    }
+    async fn articles(
+        &self,
+        viewer: Option<&crate::Principal>,
+        filter: &crate::ArticleFilter,
+    ) -> Result<Vec<crate::Article>> {
+        self.articles_impl(viewer, filter).await
+    }
+    async fn draft_article_from_ticket(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<crate::Article> {
+        self.draft_from_ticket_impl(actor, number).await
+    }
+    async fn article_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
+        self.article_feed_impl(after_seq, limit).await
+    }
+    async fn article_documents(&self, ids: &[i64]) -> Result<Vec<crate::ArticleDocument>> {
+        self.article_documents_impl(ids).await
+    }
+    async fn record_deflection(
+        &self,
+        visit: &str,
+        event: crate::DeflectionEvent,
+        article_id: Option<i64>,
+    ) -> Result<()> {
+        self.record_deflection_impl(visit, event, article_id).await
+    }
+    async fn deflection_report(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::DeflectionReport> {
+        self.deflection_report_impl(since).await
     }
     async fn metrics(&self) -> Result<crate::MetricsSnapshot> {
         self.metrics_impl().await
