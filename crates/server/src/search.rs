@@ -267,49 +267,77 @@ where
     cursor.advance(&fresh_seqs, now);
     cursor.fill(&found_seqs, now, GAP_PATIENCE_MS);
     let ids: BTreeSet<i64> = fresh.iter().chain(&found).map(|c| c.ticket_id).collect();
-    Ok((ids.into_iter().collect(), fresh.len() == FEED_BATCH as usize))
+    Ok((
+        ids.into_iter().collect(),
+        fresh.len() == FEED_BATCH as usize,
+    ))
 }
 
-/// Resolved or closed tickets the viewer may see that read like `ticket` (its title and the
-/// start of its description), best first: answers given before, for the workspace.
-pub async fn similar_resolved(
+/// What the index finds alike `ticket` (its title and the start of its description) among
+/// `kind`, within the viewer's scope, best first; empty when the search fails (logged).
+async fn alike(
     state: &AppState,
     viewer: &Principal,
     ticket: &closedloop_store::Ticket,
+    kind: closedloop_search::Kind,
+    statuses: Vec<String>,
     limit: usize,
-) -> Vec<closedloop_store::Ticket> {
-    let store = state.store.as_ref();
+) -> Vec<closedloop_search::DocKey> {
     state.search.refresh(state.store.clone()).await;
     let text: String = format!("{} {}", ticket.title, ticket.description)
         .chars()
         .take(120)
         .collect();
     let mut q = closedloop_search::SearchQuery::new(text, Search::scope_of(viewer));
-    q.kind = Some(closedloop_search::Kind::Ticket);
-    q.statuses = vec!["resolved".into(), "closed".into()];
+    q.kind = Some(kind);
+    q.statuses = statuses;
     q.limit = limit + 1;
     let search = state.search.clone();
-    let hits = match tokio::task::spawn_blocking(move || search.index().search(&q)).await {
-        Ok(Ok(hits)) => hits,
+    match tokio::task::spawn_blocking(move || search.index().search(&q)).await {
+        Ok(Ok(hits)) => hits
+            .hits
+            .into_iter()
+            .map(|h| h.key)
+            .filter(|k| *k != closedloop_search::DocKey::Ticket(ticket.id))
+            .take(limit)
+            .collect(),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "similar tickets: search failed");
-            return Vec::new();
+            tracing::warn!(%error, "related documents: search failed");
+            Vec::new()
         }
         Err(error) => {
-            tracing::warn!(%error, "similar tickets: search task failed");
-            return Vec::new();
+            tracing::warn!(%error, "related documents: search task failed");
+            Vec::new()
         }
-    };
-    let ids: Vec<i64> = hits
-        .hits
+    }
+}
+
+/// Resolved or closed tickets the viewer may see that read like `ticket`: answers given
+/// before, for the workspace.
+pub async fn similar_resolved(
+    state: &AppState,
+    viewer: &Principal,
+    ticket: &closedloop_store::Ticket,
+    limit: usize,
+) -> Vec<closedloop_store::Ticket> {
+    let statuses = vec!["resolved".into(), "closed".into()];
+    let keys = alike(
+        state,
+        viewer,
+        ticket,
+        closedloop_search::Kind::Ticket,
+        statuses,
+        limit,
+    )
+    .await;
+    let ids: Vec<i64> = keys
         .iter()
-        .filter_map(|h| match h.key {
-            closedloop_search::DocKey::Ticket(id) if id != ticket.id => Some(id),
-            _ => None,
+        .filter_map(|k| match k {
+            closedloop_search::DocKey::Ticket(id) => Some(*id),
+            closedloop_search::DocKey::Article(_) => None,
         })
-        .take(limit)
         .collect();
-    let mut found = match store.tickets_by_id(viewer, &ids).await {
+    let mut found = match state.store.tickets_by_id(viewer, &ids).await {
         Ok(found) => found,
         Err(error) => {
             tracing::warn!(%error, "similar tickets: cannot read them");
@@ -319,6 +347,33 @@ pub async fn similar_resolved(
     // In the index's order, best first.
     found.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
     found
+}
+
+/// Knowledge-base articles that may answer `ticket`, for the workspace: (id, title).
+pub async fn suggested_articles(
+    state: &AppState,
+    viewer: &Principal,
+    ticket: &closedloop_store::Ticket,
+    limit: usize,
+) -> Vec<(i64, String)> {
+    let keys = alike(
+        state,
+        viewer,
+        ticket,
+        closedloop_search::Kind::Article,
+        Vec::new(),
+        limit,
+    )
+    .await;
+    let mut out = Vec::new();
+    for key in keys {
+        if let closedloop_search::DocKey::Article(id) = key
+            && let Ok(a) = state.store.article(Some(viewer), id).await
+        {
+            out.push((a.id, a.title));
+        }
+    }
+    out
 }
 
 /// Follows the feed for as long as the service runs. An index that is empty while the

@@ -163,12 +163,19 @@ pub trait Store: Send + Sync + 'static {
     // --- knowledge base ---
     /// Any staff member saves a draft; supervisors and administrators publish.
     async fn create_article(&self, actor: &Principal, input: &ArticleInput) -> Result<Article>;
-    async fn update_article(&self, actor: &Principal, id: i64, input: &ArticleInput)
-    -> Result<Article>;
+    async fn update_article(
+        &self,
+        actor: &Principal,
+        id: i64,
+        input: &ArticleInput,
+    ) -> Result<Article>;
     /// Staff see every article; anyone else (or nobody signed in) a published FAQ only.
     async fn article(&self, viewer: Option<&Principal>, id: i64) -> Result<Article>;
-    async fn articles(&self, viewer: Option<&Principal>, filter: &ArticleFilter)
-    -> Result<Vec<Article>>;
+    async fn articles(
+        &self,
+        viewer: Option<&Principal>,
+        filter: &ArticleFilter,
+    ) -> Result<Vec<Article>>;
     /// A draft FAQ from a resolved or closed ticket: its question and what answered it.
     async fn draft_article_from_ticket(
         &self,

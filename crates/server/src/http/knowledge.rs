@@ -53,14 +53,24 @@ pub async fn list(
         status: match q.status.as_deref() {
             None | Some("") => None,
             Some(s) => Some(ArticleStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "invalid_value", "must be one of: draft, published")
+                ApiError::invalid(
+                    "status",
+                    "invalid_value",
+                    "must be one of: draft, published",
+                )
             })?),
         },
         category: q.category.filter(|c| !c.is_empty()),
         limit: match q.limit {
             None => 100,
             Some(n @ 1..=500) => n,
-            Some(_) => return Err(ApiError::invalid("limit", "out_of_range", "must be between 1 and 500")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "out_of_range",
+                    "must be between 1 and 500",
+                ));
+            }
         },
     };
     Ok(Json(state.store.articles(Some(&actor.0), &filter).await?))
@@ -103,7 +113,9 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> ApiResult<Json<Article>> {
-    Ok(Json(state.store.update_article(&actor.0, id, &input).await?))
+    Ok(Json(
+        state.store.update_article(&actor.0, id, &input).await?,
+    ))
 }
 
 /// A draft FAQ from a resolved or closed ticket: its question and what answered it.
@@ -117,7 +129,10 @@ pub async fn draft_from_ticket(
     Path(number): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Article>)> {
     let number = parse_number(&number)?;
-    let a = state.store.draft_article_from_ticket(&actor.0, &number).await?;
+    let a = state
+        .store
+        .draft_article_from_ticket(&actor.0, &number)
+        .await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -146,9 +161,7 @@ pub async fn deflection(
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.to_utc())
             .map_err(|_| ApiError::invalid("since", "invalid_time", "use an RFC 3339 time"))?,
-        None => {
-            closedloop_store::Clock::now(state.clock.as_ref()) - chrono::Duration::days(30)
-        }
+        None => closedloop_store::Clock::now(state.clock.as_ref()) - chrono::Duration::days(30),
     };
     Ok(Json(state.store.deflection_report(since).await?))
 }

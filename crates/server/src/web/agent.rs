@@ -443,6 +443,9 @@ struct TicketPage {
     history: Vec<Related>,
     duplicates: Vec<Related>,
     similar: Vec<Related>,
+    /// Knowledge-base articles that may answer it: (id, title).
+    articles: Vec<(i64, String)>,
+    can_draft_article: bool,
     canned: Vec<CannedView>,
     flash: Option<String>,
     error: Option<String>,
@@ -595,6 +598,8 @@ async fn ticket_page(
             .into_iter()
             .map(|x| related(&tr, x))
             .collect(),
+        articles: context.articles,
+        can_draft_article: matches!(t.status, Status::Resolved | Status::Closed),
         canned,
         flash,
         error,
@@ -611,6 +616,7 @@ struct Neighbours {
     duplicates: Vec<closedloop_store::Ticket>,
     /// Resolved or closed tickets the search index finds alike, best first.
     similar: Vec<closedloop_store::Ticket>,
+    articles: Vec<(i64, String)>,
 }
 
 async fn neighbours(
@@ -650,10 +656,12 @@ async fn neighbours(
     };
     duplicates.extend(state.store.list_tickets(who, &merged).await?.items);
     let similar = crate::search::similar_resolved(state, who, t, 5).await;
+    let articles = crate::search::suggested_articles(state, who, t, 5).await;
     Ok(Neighbours {
         history,
         duplicates,
         similar,
+        articles,
     })
 }
 

@@ -54,7 +54,9 @@ async fn find(state: &AppState, q: &str, limit: usize) -> Vec<Suggestion> {
     };
     let mut out = Vec::new();
     for hit in hits.hits {
-        let DocKey::Article(id) = hit.key else { continue };
+        let DocKey::Article(id) = hit.key else {
+            continue;
+        };
         // The index may lag an unpublish by a moment: ask the store.
         if state.store.article(None, id).await.is_err() {
             continue;
@@ -90,13 +92,22 @@ pub async fn home(
     tr: Tr,
     Query(q): Query<HelpQuery>,
 ) -> Response {
-    let asked = q.q.unwrap_or_default().trim().chars().take(200).collect::<String>();
+    let asked =
+        q.q.unwrap_or_default()
+            .trim()
+            .chars()
+            .take(200)
+            .collect::<String>();
     let (results, articles) = if asked.is_empty() {
         let filter = ArticleFilter {
             limit: 100,
             ..ArticleFilter::default()
         };
-        let mut all = state.store.articles(None, &filter).await.unwrap_or_default();
+        let mut all = state
+            .store
+            .articles(None, &filter)
+            .await
+            .unwrap_or_default();
         let mine = if tr.is_zh() { "zh" } else { "en" };
         all.sort_by_key(|a| a.lang.as_str() != mine);
         (Vec::new(), all)

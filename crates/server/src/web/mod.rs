@@ -15,6 +15,7 @@
 
 mod admin;
 mod agent;
+mod articles;
 mod board;
 mod canned;
 mod follow;
@@ -67,6 +68,22 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/agent/live", get(board::live))
         .route("/agent/bulk", axum::routing::post(agent::bulk))
         .route("/agent/canned", get(canned::list).post(canned::add))
+        .route(
+            "/agent/articles",
+            get(articles::list).post(articles::create),
+        )
+        .route(
+            "/agent/articles/new",
+            get(articles::new).post(articles::create),
+        )
+        .route(
+            "/agent/articles/{id}",
+            get(articles::show).post(articles::update),
+        )
+        .route(
+            "/agent/tickets/{number}/article",
+            axum::routing::post(articles::draft_from_ticket),
+        )
         .route(
             "/agent/canned/{id}/delete",
             axum::routing::post(canned::delete),

@@ -55,6 +55,7 @@ on_every_backend!(
     metrics_count_tickets_queues_and_requests,
     articles_are_drafted_from_answers_published_by_supervisors_and_found_by_users,
     the_workspace_suggests_resolved_tickets_that_read_alike,
+    agents_draft_articles_from_answers_and_see_them_suggested,
     health_reports_database,
     walk_ticket_through_every_status,
     created_ticket_reads_back_identically,

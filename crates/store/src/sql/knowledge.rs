@@ -21,7 +21,9 @@ const MAX_BODY: usize = 50_000;
 
 fn article(r: &sqlx::any::AnyRow) -> Result<Article> {
     let decode = |what: &str, v: String| {
-        StoreError::Database(sqlx::Error::Decode(format!("unknown article {what} {v}").into()))
+        StoreError::Database(sqlx::Error::Decode(
+            format!("unknown article {what} {v}").into(),
+        ))
     };
     let kind: String = r.try_get(2)?;
     let status: String = r.try_get(3)?;
@@ -70,9 +72,9 @@ fn checked(input: &ArticleInput) -> Result<(String, String, Option<String>)> {
 fn may_save(actor: &Principal, status: ArticleStatus) -> Result<()> {
     match (actor.role, status) {
         (Role::Customer, _) => Err(StoreError::Forbidden("write knowledge-base articles")),
-        (Role::Agent, ArticleStatus::Published) => {
-            Err(StoreError::Forbidden("publish articles (supervisors and administrators do)"))
-        }
+        (Role::Agent, ArticleStatus::Published) => Err(StoreError::Forbidden(
+            "publish articles (supervisors and administrators do)",
+        )),
         _ => Ok(()),
     }
 }
@@ -179,10 +181,12 @@ impl SqlStore {
             sql.push(" AND a.kind = 'faq' AND a.status = 'published'");
         }
         if let Some(s) = f.status {
-            sql.push(" AND a.status = ").bind(Arg::Text(s.as_str().into()));
+            sql.push(" AND a.status = ")
+                .bind(Arg::Text(s.as_str().into()));
         }
         if let Some(l) = f.lang {
-            sql.push(" AND a.lang = ").bind(Arg::Text(l.as_str().into()));
+            sql.push(" AND a.lang = ")
+                .bind(Arg::Text(l.as_str().into()));
         }
         if let Some(c) = &f.category {
             sql.push(" AND a.category = ").bind(Arg::Text(c.clone()));
@@ -272,7 +276,11 @@ impl SqlStore {
         self.create_article_impl(actor, &input, Some(id)).await
     }
 
-    pub(crate) async fn article_feed_impl(&self, after: i64, limit: u32) -> Result<Vec<FeedChange>> {
+    pub(crate) async fn article_feed_impl(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<FeedChange>> {
         let rows = sqlx::query(
             "SELECT id, article_id FROM kb_revisions WHERE id > $1 ORDER BY id LIMIT $2",
         )
@@ -320,8 +328,13 @@ impl SqlStore {
         article_id: Option<i64>,
     ) -> Result<()> {
         let visit = visit.trim();
-        if visit.len() < 16 || visit.len() > 64 || !visit.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(StoreError::invalid("visit", "invalid", "16-64 letters and digits"));
+        if visit.len() < 16 || visit.len() > 64 || !visit.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(StoreError::invalid(
+                "visit",
+                "invalid",
+                "16-64 letters and digits",
+            ));
         }
         if let Some(id) = article_id {
             // Only a public article can have answered a visitor.

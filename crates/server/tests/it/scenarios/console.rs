@@ -847,3 +847,78 @@ pub async fn the_workspace_suggests_resolved_tickets_that_read_alike(backend: Ba
     assert!(!page.contains(&unrelated));
     assert!(!page.contains(&elsewhere));
 }
+
+pub async fn agents_draft_articles_from_answers_and_see_them_suggested(backend: Backend) {
+    let app = spawn_with(backend, |_| {}).await;
+    app.user("kb-ws@shop.example", "agent", &["logistics"])
+        .await;
+    app.user("kb-boss@shop.example", "supervisor", &["logistics"])
+        .await;
+    let customer = app.user("kb-c@example.cn", "customer", &[]).await;
+    let make = |text: &str| json!({"channel": "web", "description": text, "category": "logistics"});
+    let answered = app
+        .create(&customer, make("快递显示已签收但我没有收到包裹。"))
+        .await;
+    for action in ["accept", "start", "propose_solution", "resolve"] {
+        assert_eq!(
+            app.act(&app.admin, &answered, action).await.status,
+            StatusCode::OK
+        );
+    }
+    let agent = Session::sign_in(&app, "kb-ws@shop.example").await;
+    let (_, page) = agent.get(&app, &format!("/agent/tickets/{answered}")).await;
+    assert!(
+        page.contains("id=\"draft-article\""),
+        "resolved tickets offer a draft"
+    );
+    let (status, _, _) = agent
+        .post(
+            &app,
+            &format!("/agent/tickets/{answered}/article"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location, _) = agent
+        .post(&app, &format!("/agent/tickets/{answered}/article"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/agent/articles/"), "{location}");
+    let (_, editor) = agent.get(&app, &location).await;
+    assert!(
+        editor.contains("快递显示已签收但我没有收到包裹"),
+        "{editor}"
+    );
+    assert!(editor.contains(&answered), "the source ticket is named");
+    // An agent's attempt to publish is refused with the reason, and the typed text stays.
+    let fields = [
+        ("title", "显示签收但没收到包裹怎么办？"),
+        (
+            "body",
+            "请先联系快递员确认投递位置；48 小时内仍未找到，我们为您补发或退款。",
+        ),
+        ("lang", "zh"),
+        ("kind", "faq"),
+        ("status", "published"),
+        ("category", "logistics"),
+    ];
+    let (status, _, body) = agent.post(&app, &location, &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("48 小时内仍未找到"), "typed text kept");
+    let boss = Session::sign_in(&app, "kb-boss@shop.example").await;
+    let (status, _, _) = boss.post(&app, &location, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, list) = agent.get(&app, "/agent/articles").await;
+    assert!(list.contains("显示签收但没收到包裹怎么办"), "{list}");
+    // A new ticket about the same problem, in traditional script, gets the article offered.
+    let other = app.user("kb-d@example.hk", "customer", &[]).await;
+    let open = app
+        .create(&other, make("物流顯示已簽收，可是我沒有收到包裹！"))
+        .await;
+    let (_, page) = agent.get(&app, &format!("/agent/tickets/{open}")).await;
+    assert!(page.contains(&location), "the article is suggested: {page}");
+    assert!(
+        !page.contains("id=\"draft-article\""),
+        "an open ticket has no answer to draft from"
+    );
+}
