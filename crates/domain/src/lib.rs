@@ -7,6 +7,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod notice;
 pub mod number;
+pub mod report;
 pub mod role;
 pub mod routing;
 pub mod sla;

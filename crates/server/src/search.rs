@@ -111,10 +111,13 @@ impl Search {
     pub async fn refresh(self: &Arc<Self>, store: Arc<dyn Store>) {
         let search = self.clone();
         let task = tokio::spawn(async move {
-            let head = store.search_feed_head().await?;
-            // Articles change rarely; their feed is read on every pass but not waited for.
-            if search.cursor.lock().await.tickets.head() >= head {
-                return Ok(0);
+            let tickets = store.search_feed_head().await?;
+            let articles = store.article_feed_head().await?;
+            {
+                let cursor = search.cursor.lock().await;
+                if cursor.tickets.head() >= tickets && cursor.articles.head() >= articles {
+                    return Ok(0);
+                }
             }
             search.catch_up(store.as_ref()).await
         });
@@ -146,8 +149,7 @@ impl Search {
             &mut next.articles,
             now,
             store.article_feed(cursor.articles.head(), FEED_BATCH),
-            // Revisions commit in one short transaction each; a gap there is a rollback.
-            |_| async { Ok(Vec::new()) },
+            |gaps| async move { store.article_feed_at(&gaps).await },
         )
         .await?;
         let tickets = store.ticket_documents(&tickets).await?;

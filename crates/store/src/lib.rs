@@ -184,6 +184,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Article>;
     /// Article revisions after `after_seq` (`ticket_id` holds the article id).
     async fn article_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<FeedChange>>;
+    async fn article_feed_head(&self) -> Result<i64>;
+    /// Those of `seqs` that exist now (gaps the cursor asks for again).
+    async fn article_feed_at(&self, seqs: &[i64]) -> Result<Vec<FeedChange>>;
     async fn article_documents(&self, ids: &[i64]) -> Result<Vec<ArticleDocument>>;
     /// One event of a visit to the feedback form, once per visit and event.
     async fn record_deflection(
@@ -193,6 +196,14 @@ pub trait Store: Send + Sync + 'static {
         article_id: Option<i64>,
     ) -> Result<()>;
     async fn deflection_report(&self, since: DateTime<Utc>) -> Result<DeflectionReport>;
+
+    /// One row per ticket registered in `[from, to)` within the actor's scope, for reports.
+    async fn report_rows(
+        &self,
+        actor: &Principal,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<closedloop_domain::report::Row>>;
 
     /// Installation-wide counts for `/metrics`.
     async fn metrics(&self) -> Result<MetricsSnapshot>;

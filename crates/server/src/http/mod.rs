@@ -9,6 +9,7 @@ mod intake;
 mod json;
 mod knowledge;
 pub(crate) mod mail;
+pub(crate) mod reports;
 pub(crate) mod search;
 pub(crate) mod session;
 mod tickets;
@@ -85,6 +86,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::get, knowledge::update))
         .routes(routes!(knowledge::draft_from_ticket))
         .routes(routes!(knowledge::deflection))
+        .routes(routes!(reports::service))
         .routes(routes!(timeline::transition))
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))

@@ -18,11 +18,13 @@ mod agent;
 mod articles;
 mod board;
 mod canned;
+mod chart;
 mod follow;
 mod form;
 mod help;
 pub mod i18n;
 mod portal;
+mod reports;
 mod result;
 mod settings;
 mod staff;
@@ -68,6 +70,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/agent/live", get(board::live))
         .route("/agent/bulk", axum::routing::post(agent::bulk))
         .route("/agent/canned", get(canned::list).post(canned::add))
+        .route("/agent/reports", get(reports::show))
         .route(
             "/agent/articles",
             get(articles::list).post(articles::create),

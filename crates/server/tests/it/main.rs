@@ -53,6 +53,8 @@ on_every_backend!(
     search_finds_both_scripts_and_english_within_the_callers_scope,
     notes_are_searchable_by_staff_only_and_changes_are_found_at_once,
     metrics_count_tickets_queues_and_requests,
+    service_reports_count_what_happened_within_the_readers_scope,
+    the_report_page_draws_charts_for_supervisors_only,
     articles_are_drafted_from_answers_published_by_supervisors_and_found_by_users,
     the_workspace_suggests_resolved_tickets_that_read_alike,
     agents_draft_articles_from_answers_and_see_them_suggested,

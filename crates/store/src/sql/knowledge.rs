@@ -298,6 +298,30 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn article_feed_head_impl(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM kb_revisions")
+                .fetch_one(&self.read)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    pub(crate) async fn article_feed_at_impl(&self, seqs: &[i64]) -> Result<Vec<FeedChange>> {
+        let mut out = Vec::new();
+        for chunk in seqs.chunks(500) {
+            let mut sql = Sql::new("SELECT id, article_id FROM kb_revisions WHERE id IN ");
+            sql.bind_list(chunk.iter().copied()).push(" ORDER BY id");
+            for r in sql.query().fetch_all(&self.read).await? {
+                out.push(FeedChange {
+                    seq: r.try_get(0)?,
+                    ticket_id: r.try_get(1)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn article_documents_impl(&self, ids: &[i64]) -> Result<Vec<ArticleDocument>> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -12,6 +12,7 @@ mod mail;
 mod metrics;
 mod notices;
 mod people;
+mod reports;
 mod routing;
 mod rows;
 mod search;
@@ -396,6 +397,12 @@ impl crate::Store for SqlStore {
     async fn article_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
         self.article_feed_impl(after_seq, limit).await
     }
+    async fn article_feed_head(&self) -> Result<i64> {
+        self.article_feed_head_impl().await
+    }
+    async fn article_feed_at(&self, seqs: &[i64]) -> Result<Vec<crate::FeedChange>> {
+        self.article_feed_at_impl(seqs).await
+    }
     async fn article_documents(&self, ids: &[i64]) -> Result<Vec<crate::ArticleDocument>> {
         self.article_documents_impl(ids).await
     }
@@ -412,6 +419,14 @@ impl crate::Store for SqlStore {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::DeflectionReport> {
         self.deflection_report_impl(since).await
+    }
+    async fn report_rows(
+        &self,
+        actor: &crate::Principal,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<closedloop_domain::report::Row>> {
+        self.report_rows_impl(actor, from, to).await
     }
     async fn metrics(&self) -> Result<crate::MetricsSnapshot> {
         self.metrics_impl().await

@@ -922,3 +922,32 @@ pub async fn agents_draft_articles_from_answers_and_see_them_suggested(backend: 
         "an open ticket has no answer to draft from"
     );
 }
+
+pub async fn the_report_page_draws_charts_for_supervisors_only(backend: Backend) {
+    let app = spawn_with(backend, |_| {}).await;
+    app.user("rp-agent@shop.example", "agent", &["payment"])
+        .await;
+    app.user("rp-lead@shop.example", "supervisor", &["payment"])
+        .await;
+    let customer = app.user("rp-c@example.cn", "customer", &[]).await;
+    app.create(&customer, json!({"channel": "web", "description": "重复扣款。<script>x</script>", "category": "payment"}))
+        .await;
+    let lead = Session::sign_in(&app, "rp-lead@shop.example").await;
+    let (status, page) = lead
+        .get(&app, "/agent/reports?from=2026-11-22&to=2026-11-22")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"total\">1<"), "{page}");
+    assert_eq!(page.matches("<svg").count(), 4, "four charts");
+    assert!(page.contains("<title>2026-11-22: 1</title>"));
+    assert!(
+        page.contains("id=\"departments\"") && page.contains("/api/v1/reports/service?format=csv")
+    );
+    let (status, _) = lead
+        .get(&app, "/agent/reports?from=2026-11-23&to=2026-11-01")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let agent = Session::sign_in(&app, "rp-agent@shop.example").await;
+    let (status, _) = agent.get(&app, "/agent/reports").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
