@@ -112,6 +112,10 @@ pub struct SearchQuery {
     pub created_to: Option<DateTime<Utc>>,
     pub limit: usize,
     pub offset: usize,
+    /// Ranks texts sharing any third of the words instead of asking for most of them: for
+    /// suggestions made from a whole question or a ticket's text, where the answer repeats few
+    /// of its words.
+    pub lenient: bool,
 }
 
 impl SearchQuery {
@@ -127,6 +131,7 @@ impl SearchQuery {
             created_to: None,
             limit: 20,
             offset: 0,
+            lenient: false,
         }
     }
 }
@@ -541,7 +546,12 @@ impl SearchIndex {
     /// the ranking puts the texts that hold more of them first. Single Chinese characters next
     /// to longer words are mostly particles (我, 的, 没, 了): they rank but are not required.
     /// A ticket number matches its ticket exactly. Also returns the query to highlight by.
-    fn text_query(&self, text: &str, notes: bool) -> Option<(Box<dyn Query>, Box<dyn Query>)> {
+    fn text_query(
+        &self,
+        text: &str,
+        notes: bool,
+        lenient: bool,
+    ) -> Option<(Box<dyn Query>, Box<dyn Query>)> {
         let f = &self.fields;
         let mut analyzer = self.analyzer.clone();
         let words = query_words(&mut analyzer, text);
@@ -574,6 +584,10 @@ impl SearchIndex {
         let n = per_word.len();
         let required: Option<Box<dyn Query>> = match n {
             0 => None,
+            _ if lenient => Some(Box::new(BooleanQuery::union_with_minimum_required_clauses(
+                per_word,
+                (n / 3).max(1),
+            ))),
             1 | 2 => Some(Box::new(BooleanQuery::intersection(per_word))),
             _ => Some(Box::new(BooleanQuery::union_with_minimum_required_clauses(
                 per_word,
@@ -610,7 +624,7 @@ impl SearchIndex {
     pub fn search(&self, q: &SearchQuery) -> Result<Hits> {
         let f = self.fields;
         let notes = q.scope.sees_notes();
-        let Some((text, highlight)) = self.text_query(&q.text, notes) else {
+        let Some((text, highlight)) = self.text_query(&q.text, notes, q.lenient) else {
             return Ok(Hits {
                 total: 0,
                 hits: Vec::new(),
@@ -870,6 +884,27 @@ mod tests {
         ]);
         let hits = search(&index, "我的退款为什么一直没到账", Scope::Everything);
         assert_eq!(ids(&hits), [1]);
+    }
+
+    #[test]
+    fn a_lenient_query_ranks_texts_sharing_a_third_of_its_words() {
+        let index = index(&[
+            ticket(1, "退款多久到账", "审核通过后原路退回", 1, 10),
+            ticket(2, "其他", "账号无法登录", 1, 10),
+        ]);
+        let mut q = SearchQuery::new("我的退款申請怎麼還沒到帳", Scope::Everything);
+        assert!(
+            index
+                .search(&q)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .hits
+                .is_empty()
+        );
+        q.lenient = true;
+        assert_eq!(
+            ids(&index.search(&q).unwrap_or_else(|e| panic!("{e}"))),
+            [1]
+        );
     }
 
     #[test]

@@ -294,6 +294,7 @@ async fn alike(
     q.kind = Some(kind);
     q.statuses = statuses;
     q.limit = limit + 1;
+    q.lenient = true;
     let search = state.search.clone();
     match tokio::task::spawn_blocking(move || search.index().search(&q)).await {
         Ok(Ok(hits)) => hits

@@ -40,6 +40,7 @@ async fn find(state: &AppState, q: &str, limit: usize) -> Vec<Suggestion> {
     let mut query = SearchQuery::new(q, Scope::Public);
     query.kind = Some(Kind::Article);
     query.limit = limit;
+    query.lenient = true;
     let search = state.search.clone();
     let hits = match tokio::task::spawn_blocking(move || search.index().search(&query)).await {
         Ok(Ok(hits)) => hits,
@@ -58,12 +59,12 @@ async fn find(state: &AppState, q: &str, limit: usize) -> Vec<Suggestion> {
             continue;
         };
         // The index may lag an unpublish by a moment: ask the store.
-        if state.store.article(None, id).await.is_err() {
+        let Ok(article) = state.store.article(None, id).await else {
             continue;
-        }
+        };
         out.push(Suggestion {
             id,
-            title: hit.title.text.clone(),
+            title: article.title,
             snippet_html: marked_html(&hit.snippet),
             url: format!("/help/articles/{id}"),
         });

@@ -223,3 +223,63 @@ async fn a_card_dragged_on_the_board_moves_and_the_console_switches_to_chinese()
     b.click("#t-received-zh-email summary").await;
     b.screenshot("admin-templates").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feedback_form_suggests_an_answer_and_records_that_it_helped() {
+    let app = spawn_with(Backend::Sqlite, |_| {}).await;
+    let article = app
+        .post(
+            &app.admin,
+            "/api/v1/articles",
+            json!({"lang": "zh", "kind": "faq", "status": "published", "title": "退款多久到账？",
+                   "body": "退款审核通过后 3-5 个工作日内原路退回。", "category": "payment"}),
+        )
+        .await;
+    assert_eq!(article.status, StatusCode::CREATED, "{}", article.body);
+
+    // Someone starts describing their problem in traditional Chinese.
+    let b = Browser::start("zh-CN").await;
+    b.goto(&format!("{}/feedback", app.base)).await;
+    b.type_into("#description", "我的退款申請怎麼還沒到帳")
+        .await;
+    b.wait_text("#suggestions", "退款多久到账").await;
+    b.screenshot("feedback-suggestions").await;
+    b.click("#suggestions button.answered").await;
+    b.wait_text("#deflected", "无需再提交").await;
+
+    let report = app.get(&app.admin, "/api/v1/reports/deflection").await;
+    assert_eq!(report.body["shown"], 1, "{}", report.body);
+    assert_eq!(report.body["answered"], 1);
+    assert_eq!(report.body["top_articles"][0][1], "退款多久到账？");
+    assert_eq!(
+        app.count_visible_to_admin().await,
+        0,
+        "no ticket was needed"
+    );
+
+    // A supervisor reads the service report with its charts.
+    app.user("lead@example.cn", "supervisor", &["payment", "logistics"])
+        .await;
+    let customer = app.user("he@example.cn", "customer", &[]).await;
+    for (text, category) in [
+        ("重复扣款两次。", "payment"),
+        ("快递三天没更新。", "logistics"),
+        ("退款还没到账。", "payment"),
+    ] {
+        app.create(
+            &customer,
+            json!({"channel": "web", "description": text, "category": category}),
+        )
+        .await;
+    }
+    let lead = Browser::start("zh-CN").await;
+    sign_in(&lead, &app.base, "lead@example.cn").await;
+    lead.goto(&format!(
+        "{}/agent/reports?from=2026-11-16&to=2026-11-22",
+        app.base
+    ))
+    .await;
+    lead.wait_text("#total", "3").await;
+    assert_eq!(lead.all("svg.chart").await.len(), 4);
+    lead.screenshot("reports").await;
+}
