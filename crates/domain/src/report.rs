@@ -110,6 +110,8 @@ pub struct Report {
     pub satisfaction: Satisfaction,
     pub departments: Vec<Kpi>,
     pub agents: Vec<Kpi>,
+    /// The same figures by category: where satisfaction and timeliness differ by subject.
+    pub categories: Vec<Kpi>,
 }
 
 fn pct(part: usize, whole: usize) -> Option<f64> {
@@ -320,6 +322,7 @@ pub fn compute(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, now: DateTi
         satisfaction: satisfaction(rows.iter()),
         departments: kpis(rows, |r| r.department.as_deref()),
         agents: kpis(rows, |r| r.agent.as_deref()),
+        categories: kpis(rows, |r| r.category.as_deref()),
     }
 }
 
@@ -466,6 +469,10 @@ mod tests {
         assert_eq!(payment.satisfaction.csat_pct, Some(50.0));
         assert_eq!(r.agents[0].name, "Wang");
         assert_eq!(r.agents[0].received, 3);
+        // Every ticket here is about payment: one category row with all five.
+        assert_eq!(r.categories.len(), 1);
+        assert_eq!((r.categories[0].received, r.categories[0].resolved), (5, 3));
+        assert_eq!(r.categories[0].satisfaction.average_stars, Some(3.7));
     }
 
     #[test]

@@ -133,7 +133,11 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
         "average_stars",
         "rank",
     ])?;
-    for (table, kpis) in [("department", &r.departments), ("agent", &r.agents)] {
+    for (table, kpis) in [
+        ("department", &r.departments),
+        ("agent", &r.agents),
+        ("category", &r.categories),
+    ] {
         for k in kpis {
             w.write_record([
                 table,
@@ -157,7 +161,7 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
 
 /// Volume by channel, category, region and day; first-response and resolution times against
 /// the SLA (p50/p90, compliance); first-contact resolution; the open backlog by age; appeals;
-/// satisfaction; department and agent KPI tables with rankings. Supervisors see their
+/// satisfaction; department, agent and category KPI tables with rankings. Supervisors see their
 /// departments' tickets, administrators all.
 #[utoipa::path(get, path = "/api/v1/reports/service", tag = "reports", params(PeriodQuery),
     responses((status = 200, body = Report, description = "JSON, or CSV with format=csv"),
