@@ -82,7 +82,8 @@ pub fn marked_html(h: &Highlighted) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
+/// Text safe inside HTML elements and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -3,20 +3,7 @@
 
 use closedloop_domain::report::Count;
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::http::search::escape;
 
 /// Vertical bars, one per value in order (days), with the highest value and the first and
 /// last keys as labels; `title` is the accessible name.

@@ -9,7 +9,7 @@ use super::{Arg, Sql, SqlStore, parse_stored};
 use crate::model::{from_ms, to_ms};
 use crate::{
     Article, ArticleDocument, ArticleFilter, ArticleInput, ArticleKind, ArticleStatus,
-    DeflectionEvent, DeflectionReport, FeedChange, Principal, Result, StoreError,
+    DeflectionEvent, DeflectionReport, Principal, Result, StoreError,
 };
 
 const SELECT: &str = "SELECT a.id, a.lang, a.kind, a.status, a.title, a.body, a.category, \
@@ -274,52 +274,6 @@ impl SqlStore {
             category,
         };
         self.create_article_impl(actor, &input, Some(id)).await
-    }
-
-    pub(crate) async fn article_feed_impl(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<FeedChange>> {
-        let rows = sqlx::query(
-            "SELECT id, article_id FROM kb_revisions WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FeedChange {
-                    seq: r.try_get(0)?,
-                    ticket_id: r.try_get(1)?,
-                })
-            })
-            .collect()
-    }
-
-    pub(crate) async fn article_feed_head_impl(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM kb_revisions")
-                .fetch_one(&self.read)
-                .await?
-                .unwrap_or(0),
-        )
-    }
-
-    pub(crate) async fn article_feed_at_impl(&self, seqs: &[i64]) -> Result<Vec<FeedChange>> {
-        let mut out = Vec::new();
-        for chunk in seqs.chunks(500) {
-            let mut sql = Sql::new("SELECT id, article_id FROM kb_revisions WHERE id IN ");
-            sql.bind_list(chunk.iter().copied()).push(" ORDER BY id");
-            for r in sql.query().fetch_all(&self.read).await? {
-                out.push(FeedChange {
-                    seq: r.try_get(0)?,
-                    ticket_id: r.try_get(1)?,
-                });
-            }
-        }
-        Ok(out)
     }
 
     pub(crate) async fn article_documents_impl(&self, ids: &[i64]) -> Result<Vec<ArticleDocument>> {

@@ -395,13 +395,14 @@ impl crate::Store for SqlStore {
         self.draft_from_ticket_impl(actor, number).await
     }
     async fn article_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
-        self.article_feed_impl(after_seq, limit).await
+        self.feed_after(search::ARTICLE_FEED, after_seq, limit)
+            .await
     }
     async fn article_feed_head(&self) -> Result<i64> {
-        self.article_feed_head_impl().await
+        self.feed_head(search::ARTICLE_FEED).await
     }
     async fn article_feed_at(&self, seqs: &[i64]) -> Result<Vec<crate::FeedChange>> {
-        self.article_feed_at_impl(seqs).await
+        self.feed_at(search::ARTICLE_FEED, seqs).await
     }
     async fn article_documents(&self, ids: &[i64]) -> Result<Vec<crate::ArticleDocument>> {
         self.article_documents_impl(ids).await
@@ -432,13 +433,13 @@ impl crate::Store for SqlStore {
         self.metrics_impl().await
     }
     async fn search_feed(&self, after_seq: i64, limit: u32) -> Result<Vec<crate::FeedChange>> {
-        self.search_feed_impl(after_seq, limit).await
+        self.feed_after(search::TICKET_FEED, after_seq, limit).await
     }
     async fn search_feed_at(&self, seqs: &[i64]) -> Result<Vec<crate::FeedChange>> {
-        self.search_feed_at_impl(seqs).await
+        self.feed_at(search::TICKET_FEED, seqs).await
     }
     async fn search_feed_head(&self) -> Result<i64> {
-        self.search_feed_head_impl().await
+        self.feed_head(search::TICKET_FEED).await
     }
     async fn ticket_documents(&self, ids: &[i64]) -> Result<Vec<crate::TicketDocument>> {
         self.ticket_documents_impl(ids).await

@@ -14,42 +14,71 @@ const DOCUMENT_SELECT: &str = "SELECT t.id, t.number, t.title, t.description, t.
     t.priority, t.channel, t.department_id, t.requester_id, t.assignee_id, t.created_by, t.created_at \
     FROM tickets t";
 
-impl SqlStore {
-    pub(crate) async fn search_feed_impl(&self, after: i64, limit: u32) -> Result<Vec<FeedChange>> {
-        let rows =
-            sqlx::query("SELECT id, ticket_id FROM timeline WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.read)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FeedChange {
-                    seq: r.try_get(0)?,
-                    ticket_id: r.try_get(1)?,
-                })
+/// An append-only table whose ids are a change feed: the entry's id and what it changed.
+#[derive(Clone, Copy)]
+pub(crate) struct Feed {
+    table: &'static str,
+    subject: &'static str,
+}
+
+/// Every write to a ticket appends to its timeline.
+pub(crate) const TICKET_FEED: Feed = Feed {
+    table: "timeline",
+    subject: "ticket_id",
+};
+/// Every save of an article appends a revision.
+pub(crate) const ARTICLE_FEED: Feed = Feed {
+    table: "kb_revisions",
+    subject: "article_id",
+};
+
+fn changes(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<FeedChange>> {
+    rows.iter()
+        .map(|r| {
+            Ok(FeedChange {
+                seq: r.try_get(0)?,
+                ticket_id: r.try_get(1)?,
             })
-            .collect()
+        })
+        .collect()
+}
+
+impl SqlStore {
+    /// Entries of `feed` after `after`, in order, at most `limit`.
+    pub(crate) async fn feed_after(
+        &self,
+        feed: Feed,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<FeedChange>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT id, {} FROM {} WHERE id > ",
+            feed.subject, feed.table
+        ));
+        sql.bind(Arg::Int(after))
+            .push(" ORDER BY id LIMIT ")
+            .bind(Arg::Int(i64::from(limit)));
+        changes(sql.query().fetch_all(&self.read).await?)
     }
 
-    pub(crate) async fn search_feed_at_impl(&self, seqs: &[i64]) -> Result<Vec<FeedChange>> {
+    /// Those of `seqs` that exist in `feed` now.
+    pub(crate) async fn feed_at(&self, feed: Feed, seqs: &[i64]) -> Result<Vec<FeedChange>> {
         let mut out = Vec::new();
         for chunk in seqs.chunks(500) {
-            let mut sql = Sql::new("SELECT id, ticket_id FROM timeline WHERE id IN ");
+            let mut sql = Sql::new(&format!(
+                "SELECT id, {} FROM {} WHERE id IN ",
+                feed.subject, feed.table
+            ));
             sql.bind_list(chunk.iter().copied()).push(" ORDER BY id");
-            for r in sql.query().fetch_all(&self.read).await? {
-                out.push(FeedChange {
-                    seq: r.try_get(0)?,
-                    ticket_id: r.try_get(1)?,
-                });
-            }
+            out.extend(changes(sql.query().fetch_all(&self.read).await?)?);
         }
         Ok(out)
     }
 
-    pub(crate) async fn search_feed_head_impl(&self) -> Result<i64> {
+    /// The newest entry of `feed` (0 when empty).
+    pub(crate) async fn feed_head(&self, feed: Feed) -> Result<i64> {
         Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM timeline")
+            sqlx::query_scalar::<_, Option<i64>>(&format!("SELECT MAX(id) FROM {}", feed.table))
                 .fetch_one(&self.read)
                 .await?
                 .unwrap_or(0),
