@@ -4,9 +4,11 @@
 //! Pure: no I/O, no async, no clock. Time arrives as arguments so rules are testable.
 
 pub mod error;
+pub mod hot;
 pub mod lifecycle;
 pub mod notice;
 pub mod number;
+pub mod progress;
 pub mod report;
 pub mod role;
 pub mod routing;

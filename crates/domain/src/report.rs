@@ -34,6 +34,15 @@ pub struct Row {
     /// Public replies by the requester after the first message.
     pub customer_replies: u32,
     pub reopened: bool,
+    /// Milestones for the overdue analysis: first assignment to a person, acceptance, first
+    /// solution proposed, the supervisor's decision on it, and when the resolution was due.
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub proposed_at: Option<DateTime<Utc>>,
+    /// A solution needed a supervisor's approval.
+    pub needs_approval: bool,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub resolution_due_at: Option<DateTime<Utc>>,
 }
 
 /// A time to reach a milestone, against its target.
@@ -112,6 +121,38 @@ pub struct Report {
     pub agents: Vec<Kpi>,
     /// The same figures by category: where satisfaction and timeliness differ by subject.
     pub categories: Vec<Kpi>,
+    pub overdue: Overdue,
+}
+
+/// The stages a ticket's time is spent in, in order (MISSION §6: "for late tickets, where the
+/// time went").
+pub const STAGES: [&str; 5] = [
+    "assignment",
+    "acceptance",
+    "investigation",
+    "approval",
+    "resolution",
+];
+
+/// Where the time of late tickets went: tickets resolved after their target, or open past it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Overdue {
+    pub tickets: usize,
+    /// One entry per stage of [`STAGES`], in that order.
+    pub stages: Vec<StageTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct StageTime {
+    pub stage: String,
+    /// Hours all late tickets spent in it.
+    pub total_hours: f64,
+    /// Of all their hours, in percent.
+    pub share_pct: Option<f64>,
+    /// Median hours among the late tickets that went through it.
+    pub p50_hours: Option<f64>,
+    /// Late tickets for which it was the longest stage.
+    pub longest_in: usize,
 }
 
 fn pct(part: usize, whole: usize) -> Option<f64> {
@@ -245,6 +286,90 @@ fn kpis(rows: &[Row], key: fn(&Row) -> Option<&str>) -> Vec<Kpi> {
     out
 }
 
+/// Milliseconds a ticket spent in each stage, as of `now`. A stage whose end was never
+/// recorded while a later one was (accepted without an assignment, no approval needed) took no
+/// time; the first stage without an end and with nothing after it is the one the ticket is in,
+/// and it has been there since the previous milestone.
+fn stage_times(r: &Row, now: DateTime<Utc>) -> [i64; 5] {
+    let ends = [
+        r.assigned_at,
+        r.accepted_at,
+        r.proposed_at,
+        r.decided_at,
+        r.resolved_at,
+    ];
+    let mut out = [0i64; 5];
+    let mut since = r.created_at;
+    for (i, end) in ends.iter().enumerate() {
+        if i == 3 && !r.needs_approval {
+            continue;
+        }
+        match end {
+            Some(end) => {
+                out[i] = (*end - since).num_milliseconds().max(0);
+                since = since.max(*end);
+            }
+            None if ends[i + 1..].iter().any(Option::is_some) => {}
+            None => {
+                out[i] = (now - since).num_milliseconds().max(0);
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn is_late(r: &Row, now: DateTime<Utc>) -> bool {
+    r.resolution_breached
+        || match (r.resolved_at, r.resolution_due_at) {
+            (Some(done), Some(due)) => done > due,
+            (None, Some(due)) => r.status.is_open() && now > due,
+            _ => false,
+        }
+}
+
+fn overdue(rows: &[Row], now: DateTime<Utc>) -> Overdue {
+    let late: Vec<[i64; 5]> = rows
+        .iter()
+        .filter(|r| is_late(r, now))
+        .map(|r| stage_times(r, now))
+        .collect();
+    let hours = |ms: i64| ms as f64 / 3_600_000.0;
+    let all: i64 = late.iter().flatten().sum();
+    let stages = STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let mut spent: Vec<f64> = late
+                .iter()
+                .filter(|t| t[i] > 0)
+                .map(|t| hours(t[i]))
+                .collect();
+            spent.sort_by(f64::total_cmp);
+            let total: i64 = late.iter().map(|t| t[i]).sum();
+            StageTime {
+                stage: (*stage).to_owned(),
+                total_hours: round1(hours(total)),
+                share_pct: (all > 0).then(|| round1(total as f64 * 100.0 / all as f64)),
+                p50_hours: percentile(&spent, 50.0),
+                longest_in: late
+                    .iter()
+                    .filter(|t| {
+                        t[i] > 0
+                            && t.iter()
+                                .enumerate()
+                                .all(|(j, v)| *v < t[i] || (*v == t[i] && j >= i))
+                    })
+                    .count(),
+            }
+        })
+        .collect();
+    Overdue {
+        tickets: late.len(),
+        stages,
+    }
+}
+
 /// Age buckets of the open backlog.
 const AGES: [(&str, i64); 5] = [
     ("<1d", 1),
@@ -323,6 +448,7 @@ pub fn compute(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, now: DateTi
         departments: kpis(rows, |r| r.department.as_deref()),
         agents: kpis(rows, |r| r.agent.as_deref()),
         categories: kpis(rows, |r| r.category.as_deref()),
+        overdue: overdue(rows, now),
     }
 }
 
@@ -357,6 +483,12 @@ mod tests {
             appeals_revised: 0,
             customer_replies: 0,
             reopened: false,
+            assigned_at: None,
+            accepted_at: None,
+            proposed_at: None,
+            needs_approval: false,
+            decided_at: None,
+            resolution_due_at: None,
         }
     }
 
@@ -380,6 +512,13 @@ mod tests {
         b.customer_replies = 1;
         b.appeals = 1;
         b.appeals_upheld = 1;
+        // Its ten hours: assigned after 1 h, accepted 30 min later, a refund proposed after
+        // 5 h 30 min more, approved 2 h later, resolved 1 h after that.
+        b.assigned_at = Some(at(2, 9, 0));
+        b.accepted_at = Some(at(2, 9, 30));
+        b.proposed_at = Some(at(2, 15, 0));
+        b.needs_approval = true;
+        b.decided_at = Some(at(2, 17, 0));
         // C: answered in 10 min, resolved in 1 h, in time, reopened; 4 stars.
         let mut c = row(3, "web", "logistics", "Wang");
         c.first_response_at = Some(at(3, 8, 10));
@@ -391,6 +530,10 @@ mod tests {
         // registered that day.
         let mut d = row(4, "phone", "logistics", "Wang");
         d.first_response_breached = true;
+        // Assigned after 2 h, due a day after it came in, never accepted: by "now" (9th,
+        // 12:00) it has waited 122 h for acceptance.
+        d.assigned_at = Some(at(4, 10, 0));
+        d.resolution_due_at = Some(at(5, 8, 0));
         let e = row(9, "web", "logistics", "Wang");
         vec![a, b, c, d, e]
     }
@@ -473,6 +616,58 @@ mod tests {
         assert_eq!(r.categories.len(), 1);
         assert_eq!((r.categories[0].received, r.categories[0].resolved), (5, 3));
         assert_eq!(r.categories[0].satisfaction.average_stars, Some(3.7));
+    }
+
+    #[test]
+    fn overdue_time_is_split_by_stage() {
+        let o = report().overdue;
+        // B (resolved late) and D (open past its due time); A and C were in time.
+        assert_eq!(o.tickets, 2);
+        type Line<'a> = (&'a str, f64, Option<f64>, Option<f64>, usize);
+        let got: Vec<Line<'_>> = o
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.stage.as_str(),
+                    s.total_hours,
+                    s.share_pct,
+                    s.p50_hours,
+                    s.longest_in,
+                )
+            })
+            .collect();
+        // 134 h in all: assignment 1 + 2, acceptance 0.5 + 122, investigation 5.5,
+        // approval 2, resolution 1.
+        assert_eq!(
+            got,
+            [
+                ("assignment", 3.0, Some(2.2), Some(1.0), 0),
+                ("acceptance", 122.5, Some(91.4), Some(0.5), 1),
+                ("investigation", 5.5, Some(4.1), Some(5.5), 1),
+                ("approval", 2.0, Some(1.5), Some(2.0), 0),
+                ("resolution", 1.0, Some(0.7), Some(1.0), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stage_skipped_takes_no_time_and_the_current_one_runs_until_now() {
+        // Accepted after 1 h with no assignment recorded, resolved 2 h later, no approval.
+        let mut r = row(2, "web", "payment", "Li");
+        r.accepted_at = Some(at(2, 9, 0));
+        r.resolved_at = Some(at(2, 11, 0));
+        let h = 3_600_000;
+        assert_eq!(stage_times(&r, at(9, 0, 0)), [0, h, 0, 0, 2 * h]);
+        // Proposed, waiting for a supervisor since: approval is the current stage.
+        let mut w = row(2, "web", "payment", "Li");
+        w.accepted_at = Some(at(2, 9, 0));
+        w.proposed_at = Some(at(2, 10, 0));
+        w.needs_approval = true;
+        assert_eq!(stage_times(&w, at(2, 13, 0)), [0, h, h, 3 * h, 0]);
+        // Without approval needed, the same wait is the user's confirmation: resolution.
+        w.needs_approval = false;
+        assert_eq!(stage_times(&w, at(2, 13, 0)), [0, h, h, 0, 3 * h]);
     }
 
     #[test]

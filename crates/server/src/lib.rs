@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod duplicates;
 pub mod error;
+pub mod hot;
 pub mod http;
 pub mod imap_poller;
 pub mod mail_intake;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub links: Arc<notify::links::Links>,
     pub search: Arc<search::Search>,
     pub metrics: Arc<metrics::Metrics>,
+    pub published: Arc<web::progress::Published>,
 }
 
 impl AppState {
@@ -119,6 +121,7 @@ impl App {
         let state = AppState {
             search,
             metrics: Arc::default(),
+            published: Arc::default(),
             links,
             store: store.clone(),
             limits: Arc::new(rate_limit::Limits::new(&config.rate_limit)),
@@ -159,6 +162,7 @@ impl App {
         let nps = tokio::spawn(notify::worker::nps(self.state.clone()));
         let imap = tokio::spawn(imap_poller::run(self.state.clone()));
         let search = tokio::spawn(search::follow(self.state.clone()));
+        let terms = tokio::spawn(hot::follow(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -170,6 +174,7 @@ impl App {
         nps.abort();
         imap.abort();
         search.abort();
+        terms.abort();
         self.store.close().await;
         result
     }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod search;
 pub mod sql;
+pub mod terms;
 pub mod web;
 pub mod webhook;
 pub mod widget;
@@ -30,6 +31,7 @@ pub use model::*;
 pub use search::*;
 pub use sql::sla::FireReport;
 pub use sql::{ConnectOptions, SqlStore};
+pub use terms::*;
 pub use web::*;
 pub use webhook::*;
 pub use widget::*;
@@ -204,6 +206,26 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<closedloop_domain::report::Row>>;
+
+    // --- hot issues ---
+    /// Tickets whose keywords and sentiment are not read yet, oldest first.
+    async fn pending_terms(&self, limit: u32) -> Result<Vec<PendingTerms>>;
+    /// Stores what triage read, in one transaction; a ticket already done is left as it is.
+    async fn save_terms(&self, terms: &[Terms]) -> Result<()>;
+    /// Tickets registered in `[from, to)` within the actor's scope whose keywords are read.
+    async fn hot_docs(
+        &self,
+        actor: &Principal,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<closedloop_domain::hot::Doc>>;
+    /// Tickets per category in each of `weeks` weeks from `from`, within the actor's scope.
+    async fn weekly_counts(
+        &self,
+        actor: &Principal,
+        from: DateTime<Utc>,
+        weeks: u32,
+    ) -> Result<Vec<closedloop_domain::hot::Series>>;
 
     /// Installation-wide counts for `/metrics`.
     async fn metrics(&self) -> Result<MetricsSnapshot>;

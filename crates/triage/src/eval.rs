@@ -2,6 +2,7 @@
 //! print the report, and end with exactly one line `macro_f1=0.xxx` (classification),
 //! `f1=0.xxx` (pairs) or `spearman=0.xxx` (intensity, the lexicon is not trained).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -454,6 +455,116 @@ fn intensity(
     .map_err(io)?;
     writeln!(out, "wall time {:.1}s", started.elapsed().as_secs_f32()).map_err(io)?;
     writeln!(out, "spearman={s:.3}").map_err(io)?;
+    Ok(())
+}
+
+/// How well hot-issue clusters (tickets grouped by their two most shared keywords, see
+/// `closedloop_domain::hot`) match human labels: for the ten largest clusters, their size and
+/// purity (share of their largest label); over all clustered texts, coverage and weighted
+/// purity, beside the baseline of one word instead of two.
+pub fn clusters(path: &Path, out: &mut dyn Write) -> Result<(), TriageError> {
+    use closedloop_domain::hot::{Doc, labels};
+    let started = Instant::now();
+    let Dataset::Classification(rows) = data::load(path)? else {
+        return Err(TriageError::Data {
+            path: path.display().to_string(),
+            line: 1,
+            message: "clustering is evaluated on a label<TAB>text file".into(),
+        });
+    };
+    let triage = crate::Triage::new()?;
+    let docs: Vec<Doc> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            let (keywords, sentiment) = triage.terms(crate::TicketText {
+                title: None,
+                description: text,
+            });
+            Doc {
+                number: i.to_string(),
+                created_at: Default::default(),
+                category: None,
+                sentiment,
+                keywords,
+            }
+        })
+        .collect();
+    let read = started.elapsed();
+    writeln!(
+        out,
+        "{}: {} texts, keywords read in {:.1} s",
+        path.display(),
+        docs.len(),
+        read.as_secs_f32()
+    )
+    .map_err(io)?;
+    let gold: Vec<&str> = rows.iter().map(|(l, _)| l.as_str()).collect();
+    for (name, width) in [
+        ("two words (as shipped)", 2usize),
+        ("one word (baseline)", 1),
+    ] {
+        let assigned: Vec<Option<Vec<String>>> = labels(&docs)
+            .into_iter()
+            .map(|l| {
+                l.map(|mut l| {
+                    l.truncate(width);
+                    l
+                })
+            })
+            .collect();
+        let mut groups: HashMap<&[String], Vec<usize>> = HashMap::new();
+        for (i, l) in assigned.iter().enumerate() {
+            if let Some(l) = l {
+                groups.entry(l.as_slice()).or_default().push(i);
+            }
+        }
+        let purity = |members: &[usize]| {
+            let mut by: HashMap<&str, usize> = HashMap::new();
+            for &i in members {
+                *by.entry(gold[i]).or_default() += 1;
+            }
+            let (label, n) = by
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .unwrap_or(("", 0));
+            (label, n)
+        };
+        let mut sizes: Vec<(&[String], &Vec<usize>)> = groups
+            .iter()
+            .map(|(k, v)| (*k, v))
+            .filter(|(_, v)| v.len() >= 2)
+            .collect();
+        sizes.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        let clustered: usize = sizes.iter().map(|(_, v)| v.len()).sum();
+        let pure: usize = sizes.iter().map(|(_, v)| purity(v).1).sum();
+        writeln!(
+            out,
+            "\n{name}: {} clusters of 2+, covering {clustered} of {} texts ({:.1} %), weighted purity {:.1} %",
+            sizes.len(),
+            docs.len(),
+            clustered as f64 * 100.0 / docs.len().max(1) as f64,
+            pure as f64 * 100.0 / clustered.max(1) as f64
+        )
+        .map_err(io)?;
+        writeln!(
+            out,
+            "| # | label | size | purity | majority label |\n|---|---|---|---|---|"
+        )
+        .map_err(io)?;
+        for (rank, (label, members)) in sizes.iter().take(10).enumerate() {
+            let (majority, n) = purity(members);
+            writeln!(
+                out,
+                "| {} | {} | {} | {:.1} % | {majority} |",
+                rank + 1,
+                label.join(" · "),
+                members.len(),
+                n as f64 * 100.0 / members.len() as f64
+            )
+            .map_err(io)?;
+        }
+    }
     Ok(())
 }
 

@@ -512,6 +512,26 @@ impl Triage {
         }
     }
 
+    /// What hot-issue analysis needs of a ticket, without the rest of the verdict: its
+    /// keywords (folded, best first) and its sentiment score (−1 … +1).
+    pub fn terms(&self, ticket: TicketText<'_>) -> (Vec<String>, f32) {
+        let inner = &*self.inner;
+        let text = joined(TicketText {
+            title: ticket.title.map(|t| prefix(t, 1024)),
+            description: prefix(ticket.description, crate::text::MAX_ANALYSED_CHARS * 4),
+        });
+        let folded = inner.nlp.fold(&text);
+        let tokens = inner.nlp.tokens(&folded.folded);
+        let sentiment = inner.lexicon.analyse_tokens(&folded, &tokens);
+        let keywords = inner
+            .keywords
+            .extract(&inner.nlp, &folded, inner.config.keywords_top_k)
+            .into_iter()
+            .map(|k| k.text)
+            .collect();
+        (keywords, sentiment.score)
+    }
+
     /// Probability that two texts ask the same thing, by the current pair scorer.
     pub fn score_pair(&self, a: &str, b: &str) -> f32 {
         self.inner.models.pairs.score(&self.inner.nlp, a, b)

@@ -87,6 +87,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::draft_from_ticket))
         .routes(routes!(knowledge::deflection))
         .routes(routes!(reports::service))
+        .routes(routes!(reports::hot))
         .routes(routes!(timeline::transition))
         .routes(routes!(timeline::reply))
         .routes(routes!(timeline::note))

@@ -121,6 +121,25 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
         &opt(r.satisfaction.average_stars),
         "",
     ])?;
+    w.write_record(["overdue", "tickets", &n(r.overdue.tickets), ""])?;
+    w.write_record([
+        "overdue_stage",
+        "stage",
+        "total_hours",
+        "share_pct",
+        "p50_hours",
+        "longest_in",
+    ])?;
+    for st in &r.overdue.stages {
+        w.write_record([
+            "overdue_stage",
+            &st.stage,
+            &st.total_hours.to_string(),
+            &opt(st.share_pct),
+            &opt(st.p50_hours),
+            &n(st.longest_in),
+        ])?;
+    }
     w.write_record([
         "kpi",
         "name",
@@ -161,8 +180,8 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
 
 /// Volume by channel, category, region and day; first-response and resolution times against
 /// the SLA (p50/p90, compliance); first-contact resolution; the open backlog by age; appeals;
-/// satisfaction; department, agent and category KPI tables with rankings. Supervisors see their
-/// departments' tickets, administrators all.
+/// satisfaction; department, agent and category KPI tables with rankings; where late tickets'
+/// time went, by stage. Supervisors see their departments' tickets, administrators all.
 #[utoipa::path(get, path = "/api/v1/reports/service", tag = "reports", params(PeriodQuery),
     responses((status = 200, body = Report, description = "JSON, or CSV with format=csv"),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -200,4 +219,19 @@ pub async fn service(
             "must be one of: json, csv",
         )),
     }
+}
+
+/// Hot issues as of now: the top 10 clusters of similar tickets of the last 7 and 28 days,
+/// clusters growing abnormally fast against their own weekly history, the words of negative
+/// feedback grouped by cause (category), and next weeks' volume per category with the
+/// forecast's error on past weeks. Supervisors see their departments' tickets, administrators
+/// all.
+#[utoipa::path(get, path = "/api/v1/reports/hot", tag = "reports",
+    responses((status = 200, body = closedloop_domain::hot::Hot), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn hot(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> ApiResult<axum::Json<closedloop_domain::hot::Hot>> {
+    Ok(axum::Json(crate::hot::report(&state, &actor.0).await?))
 }

@@ -109,6 +109,11 @@ impl Tr {
         }
     }
 
+    /// The same reader's time zone, another language (a document written for someone else).
+    pub fn in_lang(self, lang: Lang) -> Tr {
+        Tr { lang, ..self }
+    }
+
     /// The `lang` attribute of the page.
     pub fn html_lang(&self) -> &'static str {
         match self.lang {

@@ -24,6 +24,7 @@ mod form;
 mod help;
 pub mod i18n;
 mod portal;
+pub mod progress;
 mod reports;
 mod result;
 mod settings;
@@ -54,6 +55,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/feedback", get(form::show).post(form::submit))
         .route("/help", get(help::home))
+        .route("/transparency", get(progress::transparency))
         .route("/help/articles/{id}", get(help::article))
         .route("/help/suggest", get(help::suggest))
         .route("/help/answered", axum::routing::post(help::answered))
@@ -71,6 +73,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/agent/bulk", axum::routing::post(agent::bulk))
         .route("/agent/canned", get(canned::list).post(canned::add))
         .route("/agent/reports", get(reports::show))
+        .route("/agent/reports/hot", get(reports::hot))
+        .route("/agent/reports/period", get(progress::show))
         .route(
             "/agent/articles",
             get(articles::list).post(articles::create),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use closedloop_domain::Role;
-use closedloop_domain::report::Report;
+use closedloop_domain::report::{Count, Report, StageTime};
 use serde::Deserialize;
 
 use super::chart;
@@ -33,6 +33,9 @@ struct ReportPage {
     channel_chart: String,
     category_chart: String,
     backlog_chart: String,
+    overdue_count: String,
+    overdue_chart: String,
+    overdue_stages: Vec<(String, StageTime)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +90,33 @@ pub async fn show(
         )
     });
     let (days_chart, channel_chart, category_chart, backlog_chart) = charts.unwrap_or_default();
+    let overdue_stages: Vec<(String, StageTime)> = report
+        .iter()
+        .flat_map(|r| r.overdue.stages.iter())
+        .map(|s| {
+            (
+                tr.t(&format!("reports.stage_{}", s.stage)).to_owned(),
+                s.clone(),
+            )
+        })
+        .collect();
+    let overdue_chart = chart::bars(
+        tr.t("reports.overdue"),
+        &overdue_stages
+            .iter()
+            .map(|(label, s)| Count {
+                key: label.clone(),
+                count: s.total_hours.round() as usize,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let overdue_count = tr.fill(
+        "reports.overdue_count",
+        &[(
+            "n",
+            &report.as_ref().map_or(0, |r| r.overdue.tickets).to_string(),
+        )],
+    );
     page(
         if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -112,6 +142,118 @@ pub async fn show(
             channel_chart,
             category_chart,
             backlog_chart,
+            overdue_count,
+            overdue_chart,
+            overdue_stages,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "agent_hot.html")]
+struct HotPage {
+    tr: Tr,
+    here: String,
+    name: String,
+    admin: bool,
+    csrf: String,
+    hot: closedloop_domain::hot::Hot,
+    month_chart: String,
+    /// Per cause: its label and a chart of its negative keywords.
+    negative_charts: Vec<(String, usize, String)>,
+    /// Per category: the forecast and its chart.
+    forecast_charts: Vec<(closedloop_domain::hot::Forecast, String)>,
+}
+
+/// Hot issues as of now: top-10 clusters of the week and the month, emerging clusters,
+/// negative keywords by cause, and the volume forecast per category.
+pub async fn hot(State(state): State<AppState>, jar: CookieJar, tr: Tr) -> Response {
+    let (who, csrf) = match staff(&state, &jar, "/agent/reports/hot").await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let tr = tr.for_user(&who);
+    if !matches!(who.role, Role::Supervisor | Role::Admin) {
+        return super::notice(
+            StatusCode::FORBIDDEN,
+            tr.t("hot.title"),
+            tr.t("reports.who"),
+        );
+    }
+    let mut hot = match crate::hot::report(&state, &who).await {
+        Ok(h) => h,
+        Err(e) => return refused_api(e),
+    };
+    // Categories by their names in the reader's language.
+    let names = super::progress::category_names(&state, tr.lang).await;
+    let name = |code: &mut String| {
+        if let Some(n) = names.get(code.as_str()) {
+            *code = n.clone();
+        }
+    };
+    let categories = hot
+        .week
+        .iter_mut()
+        .chain(hot.month.iter_mut())
+        .filter_map(|c| c.category.as_mut())
+        .chain(hot.emerging.iter_mut().filter_map(|e| e.category.as_mut()));
+    for c in categories {
+        name(c);
+    }
+    for c in &mut hot.negative {
+        name(&mut c.cause);
+    }
+    for f in &mut hot.forecast {
+        name(&mut f.category);
+    }
+    let label = |c: &closedloop_domain::hot::Cluster| c.label.join(" · ");
+    let month_chart = chart::bars(
+        tr.t("hot.month"),
+        &hot.month
+            .iter()
+            .map(|c| Count {
+                key: label(c),
+                count: c.count,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let negative_charts = hot
+        .negative
+        .iter()
+        .map(|c| {
+            (
+                c.cause.clone(),
+                c.negative_docs,
+                chart::bars(
+                    &c.cause,
+                    &c.keywords
+                        .iter()
+                        .map(|k| Count {
+                            key: k.keyword.clone(),
+                            count: k.count,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            )
+        })
+        .collect();
+    let forecast_charts = hot
+        .forecast
+        .iter()
+        .map(|f| (f.clone(), chart::forecast(&f.category, &f.history, &f.next)))
+        .collect();
+    page(
+        StatusCode::OK,
+        &HotPage {
+            tr,
+            here: "/agent/reports/hot".into(),
+            admin: who.role == Role::Admin,
+            name: who.name,
+            csrf,
+            month_chart,
+            negative_charts,
+            forecast_charts,
+            hot,
         },
     )
 }

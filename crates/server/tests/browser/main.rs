@@ -280,6 +280,6 @@ async fn the_feedback_form_suggests_an_answer_and_records_that_it_helped() {
     ))
     .await;
     lead.wait_text("#total", "3").await;
-    assert_eq!(lead.all("svg.chart").await.len(), 4);
+    assert_eq!(lead.all("svg.chart").await.len(), 5);
     lead.screenshot("reports").await;
 }

@@ -54,6 +54,7 @@ on_every_backend!(
     notes_are_searchable_by_staff_only_and_changes_are_found_at_once,
     metrics_count_tickets_queues_and_requests,
     service_reports_count_what_happened_within_the_readers_scope,
+    hot_issues_progress_and_transparency_reports_tell_what_is_happening,
     the_report_page_draws_charts_for_supervisors_only,
     articles_are_drafted_from_answers_published_by_supervisors_and_found_by_users,
     the_workspace_suggests_resolved_tickets_that_read_alike,

@@ -89,7 +89,8 @@ impl SqlStore {
                 Some(&t.title),
                 Some(title.as_str()),
             );
-            c.sets.push(", title_generated = 0");
+            // Hot-issue analysis reads the new title again (migration 0013).
+            c.sets.push(", title_generated = 0, keywords = NULL");
         }
         c.text(
             "nature",

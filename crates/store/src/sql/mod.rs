@@ -17,6 +17,7 @@ mod routing;
 mod rows;
 mod search;
 pub(crate) mod sla;
+mod terms;
 mod tickets;
 mod webhooks;
 mod widget;
@@ -428,6 +429,28 @@ impl crate::Store for SqlStore {
         to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<closedloop_domain::report::Row>> {
         self.report_rows_impl(actor, from, to).await
+    }
+    async fn pending_terms(&self, limit: u32) -> Result<Vec<crate::PendingTerms>> {
+        self.pending_terms_impl(limit).await
+    }
+    async fn save_terms(&self, terms: &[crate::Terms]) -> Result<()> {
+        self.save_terms_impl(terms).await
+    }
+    async fn hot_docs(
+        &self,
+        actor: &crate::Principal,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<closedloop_domain::hot::Doc>> {
+        self.hot_docs_impl(actor, from, to).await
+    }
+    async fn weekly_counts(
+        &self,
+        actor: &crate::Principal,
+        from: chrono::DateTime<chrono::Utc>,
+        weeks: u32,
+    ) -> Result<Vec<closedloop_domain::hot::Series>> {
+        self.weekly_counts_impl(actor, from, weeks).await
     }
     async fn metrics(&self) -> Result<crate::MetricsSnapshot> {
         self.metrics_impl().await

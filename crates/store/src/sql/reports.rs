@@ -31,7 +31,14 @@ impl SqlStore {
              (SELECT COUNT(*) FROM timeline e WHERE e.ticket_id = t.id AND e.kind = 'reply' \
                 AND e.actor_id = t.requester_id), \
              (SELECT COUNT(*) FROM timeline e WHERE e.ticket_id = t.id AND e.kind = 'status_changed' \
-                AND e.new_value = 'reopened') \
+                AND e.new_value = 'reopened'), \
+             (SELECT MIN(e.created_at) FROM timeline e WHERE e.ticket_id = t.id AND e.kind = 'assigned' \
+                AND e.new_value IS NOT NULL), \
+             t.accepted_at, \
+             (SELECT MIN(so.proposed_at) FROM solutions so WHERE so.ticket_id = t.id), \
+             (SELECT COUNT(*) FROM solutions so WHERE so.ticket_id = t.id AND so.approval <> 'not_required'), \
+             (SELECT MAX(so.decided_at) FROM solutions so WHERE so.ticket_id = t.id), \
+             t.resolution_due_at \
              FROM tickets t \
              LEFT JOIN departments d ON d.id = t.department_id \
              LEFT JOIN users a ON a.id = t.assignee_id \
@@ -71,6 +78,12 @@ impl SqlStore {
                 appeals_revised: count(&r, 14)?,
                 customer_replies: count(&r, 15)?,
                 reopened: count(&r, 16)? > 0,
+                assigned_at: opt(&r, 17)?,
+                accepted_at: opt(&r, 18)?,
+                proposed_at: opt(&r, 19)?,
+                needs_approval: count(&r, 20)? > 0,
+                decided_at: opt(&r, 21)?,
+                resolution_due_at: opt(&r, 22)?,
             });
         }
         Ok(out)

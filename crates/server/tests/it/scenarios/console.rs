@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use crate::harness::{Backend, TestApp, spawn_with};
 
 /// A browser's cookies and the session's CSRF token, for form posts.
-struct Session {
-    http: reqwest::Client,
-    cookies: String,
+pub(crate) struct Session {
+    pub(crate) http: reqwest::Client,
+    pub(crate) cookies: String,
     csrf: String,
 }
 
 impl Session {
-    async fn sign_in(app: &TestApp, email: &str) -> Session {
+    pub(crate) async fn sign_in(app: &TestApp, email: &str) -> Session {
         // The harness's administrator has a password of their own; the users it makes share one.
         let password = if email == crate::harness::ADMIN_EMAIL {
             "admin-password-1"
@@ -55,7 +55,7 @@ impl Session {
         s
     }
 
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
         let res = self
             .http
             .get(format!("{}{path}", app.base))
@@ -938,7 +938,8 @@ pub async fn the_report_page_draws_charts_for_supervisors_only(backend: Backend)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"total\">1<"), "{page}");
-    assert_eq!(page.matches("<svg").count(), 4, "four charts");
+    assert_eq!(page.matches("<svg").count(), 5, "five charts");
+    assert!(page.contains("id=\"overdue-stages\""));
     assert!(page.contains("<title>2026-11-22: 1</title>"));
     assert!(
         page.contains("id=\"departments\"") && page.contains("/api/v1/reports/service?format=csv")

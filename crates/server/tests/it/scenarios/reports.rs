@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use super::console::Session;
 use crate::harness::{Backend, spawn};
 
 /// The report's numbers over a small, known history, scoped to the reader, as JSON, CSV and
@@ -83,6 +84,10 @@ pub async fn service_reports_count_what_happened_within_the_readers_scope(backen
     assert_eq!(b["backlog"][0], json!({"key": "<1d", "count": 1}));
     assert_eq!(b["departments"][0]["name"], "payment");
     assert_eq!(b["departments"][0]["rank"], 1);
+    // Nothing was late; the overdue analysis lists its five stages with no time in them.
+    assert_eq!(b["overdue"]["tickets"], 0);
+    assert_eq!(b["overdue"]["stages"][1]["stage"], "acceptance");
+    assert_eq!(b["overdue"]["stages"][1]["total_hours"], 0.0);
     // The supervisor of payment sees payment's ticket only.
     let mine = app
         .get(&lead, &format!("/api/v1/reports/service?{period}"))
@@ -136,9 +141,195 @@ pub async fn service_reports_count_what_happened_within_the_readers_scope(backen
     let text = res.text().await.unwrap_or_default();
     assert!(text.starts_with("table,key,count,extra\n"), "{text}");
     assert!(text.contains("by_channel,web,1,"));
+    assert!(text.contains("overdue_stage,investigation,0,,,0"), "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("department,payment,1,1,100,100,120,100,5,1")),
         "{text}"
     );
+}
+
+/// Nine weeks of a known history: one parcel complaint a week, then six in one week (an
+/// emerging issue); three refund questions every week (steady, hot but not emerging). The hot
+/// issues, the progress report and the public transparency report say so, each to its reader.
+pub async fn hot_issues_progress_and_transparency_reports_tell_what_is_happening(backend: Backend) {
+    let app = spawn(backend).await;
+    app.user("hot-boss@shop.example", "supervisor", &["logistics"])
+        .await;
+    let lead = app
+        .user("hot-lead2@shop.example", "supervisor", &["payment"])
+        .await;
+    let customer = app.user("hot-c@example.cn", "customer", &[]).await;
+    let parcel = |i: usize| {
+        json!({"channel": "web", "category": "logistics",
+               "description": format!("快递包裹丢失了，物流一直不更新，客服也不回复，太差了！订单{i}")})
+    };
+    let refund = |i: usize| {
+        json!({"channel": "email", "category": "payment",
+               "description": format!("Refund not received: I cancelled the order and the refund never arrived ({i}).")})
+    };
+    let mut newest_parcels = Vec::new();
+    for week in 0..9 {
+        let parcels = if week == 8 { 6 } else { 1 };
+        for i in 0..parcels {
+            let n = app.create(&customer, parcel(week * 10 + i)).await;
+            if week == 8 {
+                newest_parcels.push(n);
+            }
+        }
+        for i in 0..3 {
+            app.create(&customer, refund(week * 10 + i)).await;
+        }
+        app.clock.advance(chrono::Duration::days(7));
+    }
+    // "Now" is a week after the last batch minus a day: that batch is this week's.
+    app.clock.advance(chrono::Duration::days(-1));
+
+    let hot = app.get(&app.admin, "/api/v1/reports/hot").await;
+    assert_eq!(hot.status, StatusCode::OK, "{}", hot.body);
+    let week = hot.body["week"].as_array().cloned().unwrap_or_default();
+    let of = |list: &[serde_json::Value], category: &str| {
+        list.iter()
+            .find(|c| c["category"] == category)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let of_cause = |list: &[serde_json::Value], cause: &str| {
+        list.iter()
+            .find(|c| c["cause"] == cause)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let parcels = of(&week, "logistics");
+    assert_eq!(parcels["count"], 6, "{}", hot.body);
+    assert_eq!(parcels["previous"], 1);
+    assert_eq!(parcels["growth_pct"], 500.0);
+    assert_eq!(parcels["negative_pct"], 100.0, "the parcel texts are angry");
+    let examples: Vec<String> = parcels["examples"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(examples.len(), 3);
+    assert!(examples.iter().all(|n| newest_parcels.contains(n)));
+    assert_eq!(of(&week, "payment")["count"], 3);
+    let month = hot.body["month"].as_array().cloned().unwrap_or_default();
+    assert_eq!(of(&month, "payment")["count"], 12, "four weeks of three");
+    // Emerging: the parcels (eight weeks of 1, now 6), not the steady refunds.
+    let emerging = hot.body["emerging"].as_array().cloned().unwrap_or_default();
+    assert_eq!(emerging.len(), 1, "{}", hot.body);
+    assert_eq!(emerging[0]["category"], "logistics");
+    assert_eq!(
+        emerging[0]["weekly_history"],
+        json!([1, 1, 1, 1, 1, 1, 1, 1])
+    );
+    // Negative words are grouped under their cause.
+    let negative = hot.body["negative"].as_array().cloned().unwrap_or_default();
+    let words = of_cause(&negative, "logistics");
+    assert_eq!(words["negative_docs"], 9, "{}", hot.body);
+    assert!(!words["keywords"].as_array().is_none_or(Vec::is_empty));
+    // A forecast per category with its error measured on past weeks.
+    let forecast = hot.body["forecast"].as_array().cloned().unwrap_or_default();
+    let refunds = of(&forecast, "payment");
+    assert_eq!(
+        refunds["history"],
+        json!([3, 3, 3, 3, 3, 3, 3, 3, 3]),
+        "{}",
+        hot.body
+    );
+    assert_eq!(refunds["next"], json!([3.0, 3.0, 3.0, 3.0]));
+    assert_eq!(refunds["mae"], 0.0);
+
+    // A payment supervisor's hot issues hold payment's tickets only.
+    let mine = app.get(&lead, "/api/v1/reports/hot").await;
+    assert_eq!(mine.status, StatusCode::OK);
+    let text = mine.body.to_string();
+    assert!(
+        !text.contains("logistics") && !text.contains(&newest_parcels[0]),
+        "{text}"
+    );
+    assert_eq!(
+        app.get(&customer, "/api/v1/reports/hot").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The pages.
+    let boss = Session::sign_in(&app, "hot-boss@shop.example").await;
+    let (status, page) = boss.get(&app, "/agent/reports/hot").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("id=\"emerging\"") && page.contains(&newest_parcels[5]),
+        "{page}"
+    );
+    assert!(page.contains("stroke-dasharray"), "the forecast is drawn");
+    assert!(
+        page.contains("<td>物流配送</td><td>6</td>"),
+        "categories by name: {page}"
+    );
+    let (status, page) = boss
+        .get(
+            &app,
+            "/agent/reports/period?from=2027-01-10&to=2027-01-22&lang=zh",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // 10-22 January holds the last two batches; logistics' supervisor counts its parcels
+    // (1 + 6) and nothing of payment's; the 13 days before hold one parcel.
+    assert!(
+        page.contains("新增 7 件，较此前 13 天（1 件）增长 600.0%"),
+        "{page}"
+    );
+    assert!(page.contains("按类别：物流配送 100.0%"), "{page}");
+    let res = boss
+        .http
+        .get(format!(
+            "{}/agent/reports/period?from=2027-01-10&to=2027-01-22&lang=en&download=1",
+            app.base
+        ))
+        .header("cookie", &boss.cookies)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.status(), StatusCode::OK);
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        disposition.contains("closedloop-progress-2027-01-10-2027-01-22-en.html"),
+        "{disposition}"
+    );
+    let doc = res.text().await.unwrap_or_default();
+    assert!(
+        doc.contains(
+            "7 new items from 2027-01-10 to 2027-01-22, +600.0% on the 13 days before (1)."
+        ),
+        "{doc}"
+    );
+    assert!(
+        !doc.contains("agent_nav") && !doc.contains("sign-out"),
+        "the document stands alone"
+    );
+
+    // The public transparency report: counts, no text, no numbers of tickets.
+    let res = app
+        .http
+        .get(format!("{}/transparency", app.base))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("transparency");
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap_or_default();
+    assert!(page.contains("id=\"problems\""), "{page}");
+    // 90 days back from now covers every ticket: 14 parcels and 27 refunds.
+    assert!(page.contains("received 41 pieces of feedback"), "{page}");
+    assert!(
+        page.contains("<td>Logistics &#38; delivery</td><td>14</td>"),
+        "{page}"
+    );
+    assert!(!page.contains("快递包裹") && !page.contains(&newest_parcels[0]));
 }
