@@ -201,3 +201,32 @@ fn triage_is_send_sync_and_cheap_to_clone() {
     });
     assert!(h.join().is_ok());
 }
+
+#[test]
+fn terms_are_the_verdicts_keywords_and_sentiment() {
+    for text in [
+        "快遞三天還沒送到，物流一直不更新，客服也不回覆，太差了！",
+        "Refund not received: I cancelled the order and the refund never arrived.",
+    ] {
+        let ticket = TicketText {
+            title: None,
+            description: text,
+        };
+        let v = triage().analyse(ticket);
+        let (keywords, sentiment) = triage().terms(ticket);
+        let expected: Vec<String> = v.keywords.iter().map(|k| k.text.clone()).collect();
+        assert_eq!(keywords, expected, "{text}");
+        assert!(!keywords.is_empty());
+        assert!((sentiment - v.sentiment.score).abs() < 1e-6, "{text}");
+    }
+    // Traditional text is read in its simplified form, like every other feature.
+    let (keywords, sentiment) = triage().terms(TicketText {
+        title: None,
+        description: "快遞三天還沒送到，物流一直不更新，客服也不回覆，太差了！",
+    });
+    assert!(
+        keywords.iter().any(|k| k == "快递" || k == "物流"),
+        "{keywords:?}"
+    );
+    assert!(sentiment < -0.2, "{sentiment}");
+}
