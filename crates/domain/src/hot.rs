@@ -9,6 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::report::round1;
+
 /// Clusters listed per window: a page of things to act on, not a census.
 pub const TOP: usize = 10;
 /// Weeks before the current one that an emerging cluster is compared with.
@@ -131,16 +133,8 @@ pub struct Hot {
     pub forecast: Vec<Forecast>,
 }
 
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
 fn pct(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        round1(part as f64 * 100.0 / whole as f64)
-    }
+    crate::report::pct(part, whole).unwrap_or(0.0)
 }
 
 /// A ticket's first [`HEAD`] distinct keywords.

@@ -22,11 +22,7 @@ pub fn thousands(n: usize) -> String {
 }
 
 fn pct(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        (part as f64 * 1000.0 / whole as f64).round() / 10.0
-    }
+    crate::report::pct(part, whole).unwrap_or(0.0)
 }
 
 /// The paragraphs of the report. `name` gives a category's name in `lang`.

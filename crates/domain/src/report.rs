@@ -155,11 +155,12 @@ pub struct StageTime {
     pub longest_in: usize,
 }
 
-fn pct(part: usize, whole: usize) -> Option<f64> {
+/// `part` of `whole` in percent to one decimal; None of nothing.
+pub fn pct(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| round1(part as f64 * 100.0 / whole as f64))
 }
 
-fn round1(v: f64) -> f64 {
+pub(crate) fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 

@@ -84,14 +84,7 @@ pub async fn report(
     actor: &closedloop_store::Principal,
 ) -> ApiResult<closedloop_domain::hot::Hot> {
     use closedloop_domain::hot;
-    if !matches!(
-        actor.role,
-        closedloop_domain::Role::Supervisor | closedloop_domain::Role::Admin
-    ) {
-        return Err(crate::error::ApiError::forbidden(
-            "reports are for supervisors and administrators",
-        ));
-    }
+    crate::http::reports::may_read(actor)?;
     catch_up(state).await?;
     let now = closedloop_store::Clock::now(state.clock.as_ref());
     let week = chrono::Duration::days(7);

@@ -42,6 +42,17 @@ fn time(field: &'static str, v: Option<&str>) -> ApiResult<Option<chrono::DateTi
         .transpose()
 }
 
+/// Reports are read by supervisors (their departments' tickets) and administrators (all).
+pub fn may_read(actor: &closedloop_store::Principal) -> ApiResult<()> {
+    if matches!(actor.role, Role::Supervisor | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "reports are for supervisors and administrators",
+        ))
+    }
+}
+
 /// The report for `actor` (supervisors: their departments' tickets; admins: all).
 pub async fn build(
     state: &AppState,
@@ -49,11 +60,7 @@ pub async fn build(
     from: Option<&str>,
     to: Option<&str>,
 ) -> ApiResult<Report> {
-    if !matches!(actor.role, Role::Supervisor | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "reports are for supervisors and administrators",
-        ));
-    }
+    may_read(actor)?;
     let now = closedloop_store::Clock::now(state.clock.as_ref());
     let to = time("to", to)?.unwrap_or(now);
     let from = time("from", from)?.unwrap_or(to - chrono::Duration::days(30));

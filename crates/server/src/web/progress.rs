@@ -21,7 +21,6 @@ use serde::Deserialize;
 use super::chart;
 use super::i18n::Tr;
 use super::page;
-use super::staff::staff;
 use crate::AppState;
 use crate::rate_limit::{Public, Throttled};
 
@@ -72,10 +71,6 @@ pub struct PeriodForm {
     /// Any value: the document as a file to keep or send.
     #[serde(default)]
     download: String,
-}
-
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
 fn quarter_start(d: NaiveDate) -> NaiveDate {
@@ -160,21 +155,16 @@ pub async fn show(
     tr: Tr,
     Query(q): Query<PeriodForm>,
 ) -> Response {
-    let (who, csrf) = match staff(&state, &jar, "/agent/reports/period").await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let tr = tr.for_user(&who);
-    if !matches!(who.role, Role::Supervisor | Role::Admin) {
-        return super::notice(
-            StatusCode::FORBIDDEN,
-            tr.t("reports.period"),
-            tr.t("reports.who"),
-        );
-    }
+    let (who, csrf, tr) =
+        match super::reports::reader(&state, &jar, tr, "/agent/reports/period", "reports.period")
+            .await
+        {
+            Ok(r) => r,
+            Err(res) => return res,
+        };
     let today = closedloop_store::Clock::now(state.clock.as_ref()).date_naive();
-    let to = day(&q.to).unwrap_or(today);
-    let from = day(&q.from).unwrap_or_else(|| quarter_start(to));
+    let to = super::reports::day(&q.to).unwrap_or(today);
+    let from = super::reports::day(&q.from).unwrap_or_else(|| quarter_start(to));
     let lang = match q.lang.as_str() {
         "zh" => Lang::Zh,
         "en" => Lang::En,
@@ -297,10 +287,6 @@ struct TransparencyPage {
     generated: String,
 }
 
-fn share(part: usize, whole: usize) -> Option<f64> {
-    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
-}
-
 /// `/transparency`: public, no sign-in.
 pub async fn transparency(
     _limit: Throttled<Public>,
@@ -347,7 +333,7 @@ pub async fn transparency(
                 .cloned()
                 .unwrap_or_else(|| k.name.clone()),
             received: k.received,
-            resolved_pct: share(k.resolved, k.received),
+            resolved_pct: closedloop_domain::report::pct(k.resolved, k.received),
             in_time_pct: k.resolution_compliance_pct,
             median_hours: k.resolution_p50_minutes.map(|m| (m / 6.0).round() / 10.0),
             answers,
@@ -370,7 +356,7 @@ pub async fn transparency(
             ),
         ],
     );
-    if let Some(pct) = share(report.resolution.count, report.total) {
+    if let Some(pct) = closedloop_domain::report::pct(report.resolution.count, report.total) {
         headline.push(' ');
         headline.push_str(&tr.fill("transparency.resolved", &[("pct", &pct.to_string())]));
     }

@@ -48,7 +48,28 @@ pub struct PeriodForm {
     to: String,
 }
 
-fn day(s: &str) -> Option<chrono::NaiveDate> {
+/// The signed-in reader of a report page (supervisors and administrators), their CSRF token
+/// and their language; anyone else gets the refusal page titled `title`.
+pub(super) async fn reader(
+    state: &AppState,
+    jar: &CookieJar,
+    tr: Tr,
+    here: &str,
+    title: &str,
+) -> Result<(closedloop_store::Principal, String, Tr), Response> {
+    let (who, csrf) = staff(state, jar, here).await?;
+    let tr = tr.for_user(&who);
+    if crate::http::reports::may_read(&who).is_err() {
+        return Err(super::notice(
+            StatusCode::FORBIDDEN,
+            tr.t(title),
+            tr.t("reports.who"),
+        ));
+    }
+    Ok((who, csrf, tr))
+}
+
+pub(super) fn day(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
@@ -58,18 +79,10 @@ pub async fn show(
     tr: Tr,
     Query(q): Query<PeriodForm>,
 ) -> Response {
-    let (who, csrf) = match staff(&state, &jar, "/agent/reports").await {
-        Ok(s) => s,
+    let (who, csrf, tr) = match reader(&state, &jar, tr, "/agent/reports", "reports.title").await {
+        Ok(r) => r,
         Err(res) => return res,
     };
-    let tr = tr.for_user(&who);
-    if !matches!(who.role, Role::Supervisor | Role::Admin) {
-        return super::notice(
-            StatusCode::FORBIDDEN,
-            tr.t("reports.title"),
-            tr.t("reports.who"),
-        );
-    }
     let today = closedloop_store::Clock::now(state.clock.as_ref()).date_naive();
     let to = day(&q.to).unwrap_or(today);
     let from = day(&q.from).unwrap_or(to - chrono::Duration::days(29));
@@ -168,18 +181,10 @@ struct HotPage {
 /// Hot issues as of now: top-10 clusters of the week and the month, emerging clusters,
 /// negative keywords by cause, and the volume forecast per category.
 pub async fn hot(State(state): State<AppState>, jar: CookieJar, tr: Tr) -> Response {
-    let (who, csrf) = match staff(&state, &jar, "/agent/reports/hot").await {
-        Ok(s) => s,
+    let (who, csrf, tr) = match reader(&state, &jar, tr, "/agent/reports/hot", "hot.title").await {
+        Ok(r) => r,
         Err(res) => return res,
     };
-    let tr = tr.for_user(&who);
-    if !matches!(who.role, Role::Supervisor | Role::Admin) {
-        return super::notice(
-            StatusCode::FORBIDDEN,
-            tr.t("hot.title"),
-            tr.t("reports.who"),
-        );
-    }
     let mut hot = match crate::hot::report(&state, &who).await {
         Ok(h) => h,
         Err(e) => return refused_api(e),
