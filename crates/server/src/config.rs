@@ -85,6 +85,10 @@ pub struct Config {
     pub search_dir: Option<PathBuf>,
     /// How often each instance reads the database's change feed into its search index.
     pub search_poll_ms: u64,
+    /// How often each instance, once caught up, looks for tickets whose report facts are
+    /// stale. Reports are exact either way (stale tickets are read live); this decides how
+    /// much of a report is read live.
+    pub report_facts_poll_ms: u64,
     /// When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus'
     /// `authorization` setting); unset, it is open, like most exporters behind a firewall.
     pub metrics_token: Option<Secret>,
@@ -301,6 +305,7 @@ impl Default for Config {
             attachments_dir: None,
             search_dir: None,
             search_poll_ms: 1_000,
+            report_facts_poll_ms: 2_000,
             metrics_token: None,
             max_attachment_bytes: 10 * 1024 * 1024,
             mail: closedloop_mail::AutoPolicy::default(),
@@ -345,6 +350,7 @@ const ENV_KEYS: &[&str] = &[
     "attachments_dir",
     "search_dir",
     "search_poll_ms",
+    "report_facts_poll_ms",
     "metrics_token",
     "max_attachment_bytes",
     "mail.list_mail_is_auto",
@@ -538,6 +544,9 @@ impl Config {
         }
         if !(10..=60_000).contains(&self.search_poll_ms) {
             return bad("search_poll_ms", "must be between 10 and 60000");
+        }
+        if !(10..=3_600_000).contains(&self.report_facts_poll_ms) {
+            return bad("report_facts_poll_ms", "must be between 10 and 3600000");
         }
         if !(1..=3_650).contains(&self.duplicate_window_days) {
             return bad("duplicate_window_days", "must be between 1 and 3650");

@@ -163,6 +163,7 @@ impl App {
         let imap = tokio::spawn(imap_poller::run(self.state.clone()));
         let search = tokio::spawn(search::follow(self.state.clone()));
         let terms = tokio::spawn(hot::follow(self.state.clone()));
+        let facts = tokio::spawn(report_facts(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -175,6 +176,7 @@ impl App {
         imap.abort();
         search.abort();
         terms.abort();
+        facts.abort();
         self.store.close().await;
         result
     }
@@ -212,6 +214,21 @@ async fn sla_scheduler(state: AppState) {
             Err(error) => tracing::warn!(%error, "SLA scheduler pass failed"),
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// Keeps the tickets' report facts (migration 0014) in step with their writes, on every
+/// instance; reports read the rest live, so this only decides how fast they are.
+async fn report_facts(state: AppState) {
+    const BATCH: u32 = 200;
+    let idle = std::time::Duration::from_millis(state.config.report_facts_poll_ms);
+    loop {
+        match state.store.refresh_facts(BATCH).await {
+            Ok(n) if n == BATCH as usize => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reading tickets' report facts failed"),
+        }
+        tokio::time::sleep(idle).await;
     }
 }
 

@@ -206,6 +206,10 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<closedloop_domain::report::Row>>;
+    /// Reads the report facts of up to `limit` tickets written since they were last read;
+    /// returns how many it took (fewer than `limit`: caught up). Reports are exact without it,
+    /// only slower while many tickets wait.
+    async fn refresh_facts(&self, limit: u32) -> Result<usize>;
 
     // --- hot issues ---
     /// Tickets whose keywords and sentiment are not read yet, oldest first.

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub admin: String,
     pub clock: Arc<FixedClock>,
+    /// The app's own store, for driving what its background workers do on their schedule.
+    pub store: Arc<dyn closedloop_store::Store>,
     config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     dir: Arc<tempfile::TempDir>,
@@ -134,6 +136,7 @@ async fn start_app(config: Config, clock: Arc<FixedClock>, dir: Arc<tempfile::Te
         http: reqwest::Client::new(),
         admin,
         clock,
+        store: state.store.clone(),
         config,
         shutdown: Some(tx),
         dir,

@@ -430,6 +430,9 @@ impl crate::Store for SqlStore {
     ) -> Result<Vec<closedloop_domain::report::Row>> {
         self.report_rows_impl(actor, from, to).await
     }
+    async fn refresh_facts(&self, limit: u32) -> Result<usize> {
+        self.refresh_facts_impl(limit).await
+    }
     async fn pending_terms(&self, limit: u32) -> Result<Vec<crate::PendingTerms>> {
         self.pending_terms_impl(limit).await
     }
