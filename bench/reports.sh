@@ -11,6 +11,7 @@
 #      p50/p90/max of curl's total time, beside GET /healthz timed the same way in the same run
 #      (the floor of one HTTP request from curl).
 #   4. The same on PostgreSQL (BENCH_PG=1, default): import into a fresh database, serve, time.
+#      BENCH_SQLITE=0 skips the SQLite part.
 # Markdown summary on stdout and in bench/results/reports.md; logs in bench/results/reports-logs/.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ BENCH_DATA="${BENCH_DATA:-$REPO_ROOT/../shared/data}"
 BENCH_DEPARTMENT="${BENCH_DEPARTMENT:-logistics}"
 BENCH_REPEAT="${BENCH_REPEAT:-15}"
 BENCH_PG="${BENCH_PG:-1}"
+BENCH_SQLITE="${BENCH_SQLITE:-1}"
 BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
 BENCH_START_TIMEOUT="${BENCH_START_TIMEOUT:-300}"
@@ -162,15 +164,17 @@ python3 "$BENCH_DIR/search_corpus.py" "$BENCH_DATA" "$BENCH_TICKETS" 10 \
     "$WORK/tickets.jsonl" "$WORK/queries.txt" 2> >(tee "$LOG_DIR/corpus.txt" >&2)
 SETUP_ROWS+=("| data | $(tail -n1 "$LOG_DIR/corpus.txt") |")
 
-section "SQLite"
-t0=$(date +%s.%N)
-run_bg "$LOG_DIR/import-sqlite.txt" "$BENCH_IMPORT_TIMEOUT" import "$WORK/tickets.jsonl"
-SETUP_ROWS+=("| import into SQLite | $(secs_since "$t0") s |")
-# Built beforehand so the server's start does not rebuild it while reports are timed.
-run_bg "$LOG_DIR/reindex-sqlite.txt" "$BENCH_IMPORT_TIMEOUT" search reindex
-pending() { db "SELECT COUNT(*) FROM tickets WHERE keywords IS NULL"; }
-facts_pending() { db "SELECT COUNT(*) FROM facts_pending"; }
-measure SQLite
+if [[ "$BENCH_SQLITE" == 1 ]]; then
+    section "SQLite"
+    t0=$(date +%s.%N)
+    run_bg "$LOG_DIR/import-sqlite.txt" "$BENCH_IMPORT_TIMEOUT" import "$WORK/tickets.jsonl"
+    SETUP_ROWS+=("| import into SQLite | $(secs_since "$t0") s |")
+    # Built beforehand so the server's start does not rebuild it while reports are timed.
+    run_bg "$LOG_DIR/reindex-sqlite.txt" "$BENCH_IMPORT_TIMEOUT" search reindex
+    pending() { db "SELECT COUNT(*) FROM tickets WHERE keywords IS NULL"; }
+    facts_pending() { db "SELECT COUNT(*) FROM facts_pending"; }
+    measure SQLite
+fi
 
 if [[ "$BENCH_PG" == 1 ]]; then
     section "PostgreSQL"

@@ -18,15 +18,15 @@ use crate::search::Search;
 const MAX_QUERY_CHARS: usize = 200;
 const MAX_OFFSET: usize = 1_000;
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words in Chinese (simplified or traditional) or English, or a ticket number.
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     /// `ticket` or `article`; both when absent.
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// One status or several separated by commas.
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     category: Option<String>,
     priority: Option<String>,
     /// RFC 3339 time, inclusive.
@@ -36,7 +36,7 @@ pub struct SearchParams {
     /// 1-50, default 20.
     limit: Option<usize>,
     /// Hits to skip (at most 1000).
-    offset: Option<usize>,
+    pub(crate) offset: Option<usize>,
 }
 
 /// Text with the parts that matched: `highlights` are [start, end) character offsets, and
@@ -145,7 +145,7 @@ fn parse_time(
 }
 
 impl SearchParams {
-    fn into_query(self, scope: closedloop_search::Scope) -> ApiResult<SearchQuery> {
+    pub(crate) fn into_query(self, scope: closedloop_search::Scope) -> ApiResult<SearchQuery> {
         let text = self.q.unwrap_or_default();
         let text = text.trim();
         if text.is_empty() {

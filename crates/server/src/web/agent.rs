@@ -54,6 +54,8 @@ struct InboxPage {
     q: String,
     priority: String,
     sort: String,
+    /// The same words in the full-text search, which also reads replies and notes.
+    full_search: Option<String>,
     priorities: Vec<(&'static str, String)>,
     assignees: Vec<(String, String)>,
     rows: Vec<Row>,
@@ -225,6 +227,7 @@ pub async fn inbox(
             .collect(),
         priority,
         sort,
+        full_search: (!q.trim().is_empty()).then(|| format!("/agent/search?q={}", urlencode(&q))),
         back: more.clone(),
         more,
         q,

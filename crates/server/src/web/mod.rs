@@ -19,6 +19,7 @@ mod articles;
 mod board;
 mod canned;
 mod chart;
+mod find;
 mod follow;
 mod form;
 mod help;
@@ -72,6 +73,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/agent/live", get(board::live))
         .route("/agent/bulk", axum::routing::post(agent::bulk))
         .route("/agent/canned", get(canned::list).post(canned::add))
+        .route("/agent/search", get(find::show))
         .route("/agent/reports", get(reports::show))
         .route("/agent/reports/hot", get(reports::hot))
         .route("/agent/reports/period", get(progress::show))

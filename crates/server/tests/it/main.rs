@@ -52,6 +52,7 @@ on_every_backend!(
     administrators_manage_people_departments_templates_and_channels,
     search_finds_both_scripts_and_english_within_the_callers_scope,
     notes_are_searchable_by_staff_only_and_changes_are_found_at_once,
+    the_console_search_page_finds_what_its_viewer_may_see,
     metrics_count_tickets_queues_and_requests,
     service_reports_count_what_happened_within_the_readers_scope,
     hot_issues_progress_and_transparency_reports_tell_what_is_happening,

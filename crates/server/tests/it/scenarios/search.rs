@@ -184,3 +184,65 @@ pub async fn notes_are_searchable_by_staff_only_and_changes_are_found_at_once(ba
     let anonymous = app.get("", "/api/v1/search?q=refund").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The console's search page: the same scope and highlights as the API, escaped, with its
+/// filters, paging links and errors on the page; the inbox's filter offers it.
+pub async fn the_console_search_page_finds_what_its_viewer_may_see(backend: Backend) {
+    use super::console::Session;
+    let app = spawn(backend).await;
+    let wang = app.user("wang@example.cn", "customer", &[]).await;
+    app.user("pay@shop.example", "agent", &["payment"]).await;
+    app.user("ship@shop.example", "agent", &["logistics"]).await;
+    let refund = app
+        .create(&wang, json!({"channel": "web", "description": "退款申請已經兩週了 <script>alert(1)</script>", "category": "payment"}))
+        .await;
+    let parcel = app
+        .create(&wang, json!({"channel": "web", "description": "快递丢了，退款也没有消息。", "category": "logistics"}))
+        .await;
+
+    let pay = Session::sign_in(&app, "pay@shop.example").await;
+    let (status, html) = pay
+        .get(&app, "/agent/search?q=%E9%80%80%E6%AC%BE%E7%94%B3%E8%AF%B7")
+        .await; // 退款申请
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&format!("/agent/tickets/{refund}")), "{html}");
+    assert!(
+        !html.contains(&parcel),
+        "another department's ticket: {html}"
+    );
+    assert!(html.contains("<mark>申請</mark>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;") && !html.contains("<script>alert"),
+        "{html}"
+    );
+    assert!(
+        html.contains("共找到 1 条") || html.contains("1 found"),
+        "{html}"
+    );
+    // Both departments' agents find their own ticket by the shared word, and only that.
+    let ship = Session::sign_in(&app, "ship@shop.example").await;
+    let (_, html) = ship.get(&app, "/agent/search?q=%E9%80%80%E6%AC%BE").await; // 退款
+    assert!(html.contains(&parcel) && !html.contains(&refund), "{html}");
+    // Filters: articles only finds no ticket; a bad kind says so on the page.
+    let (_, html) = pay
+        .get(&app, "/agent/search?q=%E9%80%80%E6%AC%BE&kind=article")
+        .await;
+    assert!(!html.contains(&refund), "{html}");
+    let (status, html) = pay.get(&app, "/agent/search?q=x&kind=email").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"search-error\""), "{html}");
+    // No words: the form, no results and no error.
+    let (status, html) = pay.get(&app, "/agent/search").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("id=\"total\""), "{html}");
+    // The inbox's filter links to it with the same words; customers are sent away.
+    let (_, html) = pay.get(&app, "/agent?q=%E9%80%80%E6%AC%BE").await;
+    assert!(
+        html.contains("href=\"/agent/search?q=%E9%80%80%E6%AC%BE\""),
+        "{html}"
+    );
+    let customer = Session::sign_in(&app, "wang@example.cn").await;
+    let (status, html) = customer.get(&app, "/agent/search?q=x").await;
+    assert_ne!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains(&refund));
+}
