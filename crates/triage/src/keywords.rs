@@ -25,6 +25,9 @@ const EN_STOP: &[&str] = &[
     "will", "with", "would", "you", "your", "can't", "won't", "didn't", "doesn't", "isn't",
     "wasn't", "hi", "hello", "thanks", "thank", "one", "two", "since", "yet", "even", "really",
     "cannot", "already", "every", "keeps", "keep",
+    // Words people use whatever they write about; as cluster labels they merge unrelated
+    // issues (measured with `triage-eval --clusters`, BENCHMARKS.md).
+    "need", "want", "like", "know", "tell",
 ];
 
 const ZH_STOP: &[&str] = &[
@@ -64,6 +67,20 @@ const ZH_STOP: &[&str] = &[
     "今天",
     "昨天",
     "结果",
+    // As above: praise, hedges and shop names head clusters of unrelated complaints.
+    "不错",
+    "感觉",
+    "觉得",
+    "知道",
+    "东西",
+    "非常",
+    "比较",
+    "真的",
+    "特别",
+    "有点",
+    "京东",
+    "淘宝",
+    "天猫",
 ];
 
 pub struct KeywordExtractor {
@@ -170,5 +187,28 @@ mod tests {
         let mixed = k.extract(&nlp, &nlp.fold("iPhone 充电器 发烫"), 5);
         assert!(mixed.iter().any(|w| w.text == "iphone"), "{mixed:?}");
         assert!(k.extract(&nlp, &nlp.fold("😀"), 5).is_empty());
+    }
+
+    #[test]
+    fn words_said_of_anything_are_not_keywords() {
+        let nlp = match Nlp::new() {
+            Ok(n) => n,
+            Err(e) => panic!("{e}"),
+        };
+        let k = KeywordExtractor::new();
+        let words = |text: &str| -> Vec<String> {
+            k.extract(&nlp, &nlp.fold(text), 5)
+                .into_iter()
+                .map(|w| w.text)
+                .collect()
+        };
+        let zh = words("京东的东西感觉不错，就是快递包装破损了");
+        assert!(zh.iter().any(|w| w == "包装"), "{zh:?}");
+        for generic in ["京东", "东西", "感觉", "不错"] {
+            assert!(!zh.iter().any(|w| w == generic), "{generic}: {zh:?}");
+        }
+        let en = words("I need to know why my virtual card was declined");
+        assert!(en.iter().any(|w| w == "virtual"), "{en:?}");
+        assert!(!en.iter().any(|w| w == "need" || w == "know"), "{en:?}");
     }
 }
