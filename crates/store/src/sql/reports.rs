@@ -197,25 +197,14 @@ impl SqlStore {
         if pending.is_empty() {
             return Ok(0);
         }
-        let columns = list(
-            SCOPE
-                .iter()
-                .map(|c| (*c).to_owned())
-                .chain(FACTS.iter().map(|(c, _)| (*c).to_owned())),
-        );
-        let values = list(
-            SCOPE
-                .iter()
-                .map(|c| format!("t.{c}"))
-                .chain(FACTS.iter().map(|(_, e)| (*e).to_owned())),
-        );
-        let updates = list(
-            SCOPE
-                .iter()
-                .skip(1)
-                .chain(FACTS.iter().map(|(c, _)| c))
-                .map(|c| format!("{c} = excluded.{c}")),
-        );
+        // Each column of `ticket_facts` and what fills it; `id` (first) is the conflict key.
+        let sources = SCOPE
+            .iter()
+            .map(|c| (*c, format!("t.{c}")))
+            .chain(FACTS.iter().map(|(c, e)| (*c, (*e).to_owned())));
+        let columns = list(sources.clone().map(|(c, _)| c.to_owned()));
+        let values = list(sources.clone().map(|(_, e)| e));
+        let updates = list(sources.skip(1).map(|(c, _)| format!("{c} = excluded.{c}")));
         let mut upsert = Sql::batch(
             &format!(
                 "INSERT INTO ticket_facts ({columns}) SELECT {values}{LIVE_FROM} WHERE t.id IN "
