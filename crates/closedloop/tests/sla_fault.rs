@@ -2,8 +2,8 @@
 //! PostgreSQL database, one killed with SIGKILL while both are acting on 10,000+ tickets'
 //! overdue deadlines. Every warning, breach and escalation step must happen exactly once.
 //!
-//! Needs PostgreSQL (`CLOSEDLOOP_TEST_POSTGRES_URL`); run with `--features pg-tests`.
-#![cfg(feature = "pg-tests")]
+//! Needs PostgreSQL (`CLOSEDLOOP_TEST_POSTGRES_URL`), so a plain `cargo test` leaves it out;
+//! `--test sla_fault -- --ignored` runs it.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -62,6 +62,7 @@ const DUE_NOW: &str = "SELECT count(*) FROM sla_due WHERE done_at IS NULL \
     AND due_at <= (extract(epoch FROM now()) * 1000)::bigint";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (CLOSEDLOOP_TEST_POSTGRES_URL); run with --ignored"]
 async fn every_escalation_happens_once_when_an_instance_is_killed() {
     let base = std::env::var("CLOSEDLOOP_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());

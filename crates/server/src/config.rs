@@ -106,6 +106,28 @@ pub struct Config {
     pub imap: ImapConfig,
     /// The IANA time zone pages show dates in for users who chose none.
     pub time_zone: String,
+    /// Personal data in text from public channels.
+    pub privacy: PrivacyConfig,
+}
+
+/// Personal data in text from public channels (MISSION §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Channels whose tickets have phone, ID and card numbers, e-mail and postal addresses
+    /// masked on intake; the originals are kept apart for reveals.
+    pub mask_channels: Vec<closedloop_domain::Channel>,
+    /// The lowest role that may reveal masked values (every reveal is logged).
+    pub reveal_from: closedloop_domain::Role,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            mask_channels: closedloop_store::PrivacyPolicy::default().mask_channels,
+            reveal_from: closedloop_domain::Role::Supervisor,
+        }
+    }
 }
 
 /// The mailbox the IMAP poller reads. Without a server nothing is polled.
@@ -313,6 +335,7 @@ impl Default for Config {
             closing: LoopConfig::default(),
             imap: ImapConfig::default(),
             time_zone: "Asia/Shanghai".into(),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -378,6 +401,7 @@ const ENV_KEYS: &[&str] = &[
     "imap.mailbox",
     "imap.poll_ms",
     "time_zone",
+    "privacy.reveal_from",
 ];
 
 #[derive(Debug, Error)]
@@ -492,6 +516,9 @@ impl Config {
                 message: message.to_owned(),
             })
         };
+        if !self.privacy.reveal_from.is_staff() {
+            return bad("privacy.reveal_from", "must be agent, supervisor or admin");
+        }
         if let Some(url) = &self.database_url {
             let u = url.expose();
             if !(u.starts_with("sqlite:")

@@ -93,6 +93,9 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SqlSto
         max_connections: config.max_connections,
         sla: Arc::new(config.sla().map_err(|e| StartError::Api(e.to_string()))?),
         closing: Arc::new(config.loop_policy()),
+        privacy: Arc::new(closedloop_store::PrivacyPolicy {
+            mask_channels: config.privacy.mask_channels.clone(),
+        }),
         ..ConnectOptions::default()
     };
     let store = SqlStore::connect(&config.database_url(), &options, clock).await?;

@@ -13,6 +13,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod privacy;
 pub mod search;
 pub mod sql;
 pub mod terms;
@@ -28,6 +29,7 @@ pub use knowledge::*;
 pub use mail::*;
 pub use metrics::*;
 pub use model::*;
+pub use privacy::*;
 pub use search::*;
 pub use sql::sla::FireReport;
 pub use sql::{ConnectOptions, SqlStore};
@@ -96,6 +98,20 @@ pub trait Store: Send + Sync + 'static {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(Ticket, bool)>;
     async fn get_ticket(&self, actor: &Principal, number: &TicketNumber) -> Result<Ticket>;
+    /// The originals of a ticket's masked fields, within the actor's scope; the reveal is
+    /// written to the access log in the same transaction. Whether the actor's role may reveal
+    /// at all is the caller's configuration.
+    async fn reveal_personal_data(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<RevealedField>>;
+    /// The kinds of personal data masked in a ticket (empty: nothing was).
+    async fn personal_kinds(&self, ticket_id: i64) -> Result<Vec<String>>;
+    /// Records that a staff member opened a ticket (repeated views within minutes are one).
+    async fn log_view(&self, actor: &Principal, ticket_id: i64) -> Result<()>;
+    /// The access log, newest first (administrators; the caller checks).
+    async fn access_log(&self, filter: &AccessFilter) -> Result<Vec<AccessEntry>>;
     async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;
     async fn update_ticket(
         &self,

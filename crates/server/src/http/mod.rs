@@ -9,6 +9,7 @@ mod intake;
 mod json;
 mod knowledge;
 pub(crate) mod mail;
+pub(crate) mod privacy;
 pub(crate) mod reports;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -49,6 +50,7 @@ use crate::rate_limit::{Public, Throttled};
         (name = "loop", description = "Closing the loop: solutions, approvals, appeals, surveys, notices and templates"),
         (name = "knowledge", description = "Knowledge base: FAQ and SOP articles, drafts from resolved tickets"),
         (name = "search", description = "Full-text search over tickets and knowledge-base articles"),
+        (name = "privacy", description = "Revealing masked personal data, and the access log"),
         (name = "system", description = "Health")
     )
 )]
@@ -81,6 +83,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::me))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
+        .routes(routes!(privacy::reveal))
+        .routes(routes!(privacy::access_log))
         .routes(routes!(search::search))
         .routes(routes!(knowledge::list, knowledge::create))
         .routes(routes!(knowledge::get, knowledge::update))

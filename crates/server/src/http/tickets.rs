@@ -379,6 +379,9 @@ pub async fn get_ticket(
 ) -> ApiResult<Json<Ticket>> {
     let number = parse_number(&number)?;
     let ticket = state.store.get_ticket(&actor.0, &number).await?;
+    if actor.0.role.is_staff() {
+        state.store.log_view(&actor.0, ticket.id).await?;
+    }
     Ok(Json(redact(&actor, ticket)))
 }
 

@@ -412,6 +412,11 @@ struct CannedView {
 #[derive(Template)]
 #[template(path = "agent_ticket.html")]
 struct TicketPage {
+    /// The kinds of personal data masked in the text, for the reader.
+    personal: String,
+    can_reveal: bool,
+    /// (field label, original text) after a reveal.
+    revealed: Vec<(String, String)>,
     tr: Tr,
     here: String,
     name: String,
@@ -490,10 +495,37 @@ async fn ticket_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    ticket_page_revealed(
+        state,
+        (number, who, tr, csrf),
+        flash,
+        error,
+        status,
+        Vec::new(),
+    )
+    .await
+}
+
+/// The workspace; with `revealed`, the originals of its masked fields below the description.
+async fn ticket_page_revealed(
+    state: &AppState,
+    (number, who, tr, csrf): Ctx,
+    flash: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+    revealed: Vec<closedloop_store::RevealedField>,
+) -> Response {
     let number = &number;
     let t = match visible_ticket(state, &who, number).await {
         Ok(t) => t,
         Err(res) => return res,
+    };
+    let personal = match (
+        state.store.log_view(&who, t.id).await,
+        state.store.personal_kinds(t.id).await,
+    ) {
+        (Ok(()), Ok(kinds)) => kinds,
+        (Err(e), _) | (_, Err(e)) => return refused(e),
     };
     let (timeline, solutions, canned) = match (
         state.store.timeline(&who, number).await,
@@ -603,6 +635,16 @@ async fn ticket_page(
             .collect(),
         articles: context.articles,
         can_draft_article: matches!(t.status, Status::Resolved | Status::Closed),
+        can_reveal: crate::http::privacy::may_reveal(state, &who).is_ok(),
+        personal: personal
+            .iter()
+            .map(|k| tr.of("pii", k))
+            .collect::<Vec<_>>()
+            .join(tr.t("privacy.separator")),
+        revealed: revealed
+            .into_iter()
+            .map(|r| (tr.of("field", &r.field), r.original))
+            .collect(),
         canned,
         flash,
         error,
@@ -1084,7 +1126,49 @@ pub async fn bulk(
     Redirect::to(&to).into_response()
 }
 
-super::session_forms!(EntryForm, MoveForm, MergeForm, SolutionForm, DecisionForm);
+#[derive(Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Shows the originals of the masked fields on the workspace (logged like the API's reveal).
+pub async fn reveal(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tr: Tr,
+    Path(number): Path<String>,
+    form: Result<Form<RevealForm>, FormRejection>,
+) -> Response {
+    let (_, ctx) = match accept(&state, &jar, tr, &number, form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let shown = match crate::http::privacy::may_reveal(&state, &ctx.1) {
+        Ok(()) => state
+            .store
+            .reveal_personal_data(&ctx.1, &ctx.0)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match shown {
+        Ok(fields) => ticket_page_revealed(&state, ctx, None, None, StatusCode::OK, fields).await,
+        Err(e) => {
+            let status = e.status;
+            ticket_page(&state, ctx, None, Some(e.message), status).await
+        }
+    }
+}
+
+super::session_forms!(
+    EntryForm,
+    MoveForm,
+    MergeForm,
+    SolutionForm,
+    DecisionForm,
+    RevealForm
+);
 
 #[cfg(test)]
 mod tests {

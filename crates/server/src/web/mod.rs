@@ -135,6 +135,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/agent", get(agent::inbox))
         .route("/agent/tickets/{number}", get(agent::ticket))
         .route(
+            "/agent/tickets/{number}/reveal",
+            axum::routing::post(agent::reveal),
+        )
+        .route(
             "/agent/tickets/{number}/entries",
             axum::routing::post(agent::add_entry),
         )

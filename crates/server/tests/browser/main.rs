@@ -1,5 +1,6 @@
 //! Browser tests: the real server on a random port, Debian's headless Chromium driven through
-//! WebDriver. Built with `--features browser-tests` (`.ci/run` installs Chromium and runs them);
+//! WebDriver. They need Debian's chromium and chromium-driver, so a plain `cargo test` leaves them
+//! out; `--test browser -- --ignored` runs them (`.ci/run` installs Chromium and does);
 //! screenshots of the pages go to `target/screenshots/`.
 
 // A failed expectation is how a test reports; panicking is the point here.
@@ -59,6 +60,7 @@ async fn message_link(app: &harness::TestApp, token: &str, event: &str) -> Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; run with --ignored"]
 async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_confirms() {
     let app = spawn_with(Backend::Sqlite, |c| {
         c.smtp.poll_ms = 20;
@@ -154,6 +156,7 @@ async fn an_agent_answers_from_the_inbox_a_supervisor_approves_and_the_customer_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; run with --ignored"]
 async fn a_card_dragged_on_the_board_moves_and_the_console_switches_to_chinese() {
     let app = spawn_with(Backend::Sqlite, |_| {}).await;
     app.user("li.agent@example.cn", "agent", &["payment"]).await;
@@ -225,6 +228,7 @@ async fn a_card_dragged_on_the_board_moves_and_the_console_switches_to_chinese()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; run with --ignored"]
 async fn the_feedback_form_suggests_an_answer_and_records_that_it_helped() {
     let app = spawn_with(Backend::Sqlite, |_| {}).await;
     let article = app

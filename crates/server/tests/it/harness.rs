@@ -13,10 +13,6 @@ use tokio::sync::oneshot;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
-    #[cfg_attr(
-        not(feature = "pg-tests"),
-        expect(dead_code, reason = "built only with pg-tests")
-    )]
     Postgres,
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct Pending {
     pub resolution_due: Option<i64>,
     /// Queue the "received" notice for the requester.
     pub acknowledge: bool,
+    /// Fields whose personal data was masked: their originals.
+    pub originals: Vec<super::privacy::Original>,
 }
 
 struct Job {
@@ -242,6 +244,30 @@ async fn insert(w: &Writer, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber
     }
     if any {
         coordinators.query().execute(&mut *tx).await?;
+    }
+
+    let mut originals = Sql::batch(
+        "INSERT INTO personal_data (ticket_id, field, original, kinds) VALUES ",
+        dialect,
+    );
+    let mut any = false;
+    for (t, id) in batch.iter().zip(&ids) {
+        for o in &t.originals {
+            originals
+                .push(if any { ", (" } else { "(" })
+                .bind(Arg::Int(*id))
+                .push(", ")
+                .bind(Arg::Text(o.field.into()))
+                .push(", ")
+                .bind(Arg::Text(o.text.clone()))
+                .push(", ")
+                .bind(Arg::Text(o.kinds.clone()))
+                .push(")");
+            any = true;
+        }
+    }
+    if any {
+        originals.query().execute(&mut *tx).await?;
     }
 
     let mut timeline = Sql::batch(

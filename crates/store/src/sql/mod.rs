@@ -12,6 +12,7 @@ mod mail;
 mod metrics;
 mod notices;
 mod people;
+mod privacy;
 mod reports;
 mod routing;
 mod rows;
@@ -86,6 +87,8 @@ pub struct ConnectOptions {
     pub sla: Arc<closedloop_domain::sla::Sla>,
     /// Approvals, the appeal window, surveys and notices.
     pub closing: Arc<crate::LoopPolicy>,
+    /// Which channels' text is masked on intake.
+    pub privacy: Arc<crate::PrivacyPolicy>,
 }
 
 impl Default for ConnectOptions {
@@ -95,6 +98,7 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(10),
             sla: Arc::default(),
             closing: Arc::default(),
+            privacy: Arc::default(),
         }
     }
 }
@@ -109,6 +113,7 @@ pub struct SqlStore {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sla: Arc<closedloop_domain::sla::Sla>,
     pub(crate) closing: Arc<crate::LoopPolicy>,
+    pub(crate) privacy: Arc<crate::PrivacyPolicy>,
     committer: committer::Committer,
     routing: routing::RoutingCache,
 }
@@ -166,6 +171,7 @@ impl SqlStore {
             clock,
             sla: options.sla.clone(),
             closing: options.closing.clone(),
+            privacy: options.privacy.clone(),
         })
     }
 
@@ -574,6 +580,22 @@ impl crate::Store for SqlStore {
         number: &closedloop_domain::TicketNumber,
     ) -> Result<crate::Ticket> {
         self.get_ticket_impl(actor, number).await
+    }
+    async fn reveal_personal_data(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::RevealedField>> {
+        self.reveal_impl(actor, number).await
+    }
+    async fn personal_kinds(&self, ticket_id: i64) -> Result<Vec<String>> {
+        self.personal_kinds_impl(ticket_id).await
+    }
+    async fn log_view(&self, actor: &crate::Principal, ticket_id: i64) -> Result<()> {
+        self.log_view_impl(actor, ticket_id).await
+    }
+    async fn access_log(&self, filter: &crate::AccessFilter) -> Result<Vec<crate::AccessEntry>> {
+        self.access_log_impl(filter).await
     }
     async fn list_tickets(
         &self,

@@ -81,13 +81,19 @@ impl SqlStore {
             (None, _) => None,
         };
 
-        let (title, title_generated) = match &new.title {
-            Some(t) => (t.as_str().to_owned(), false),
-            None => (
-                Title::from_description(new.description.as_str()).into_string(),
-                true,
-            ),
+        let mut masker = super::privacy::Masker {
+            on: self.privacy.mask_channels.contains(&new.channel),
+            originals: Vec::new(),
         };
+        let description = masker.text("description", new.description.as_str());
+        let (title, title_generated) = match &new.title {
+            Some(t) => (masker.text("title", t.as_str()), false),
+            None => (Title::from_description(&description).into_string(), true),
+        };
+        let expected_resolution = new
+            .expected_resolution
+            .as_deref()
+            .map(|e| masker.text("expected_resolution", e));
         let anonymous = requester.is_none();
         let mut ticket = Ticket {
             id: 0,
@@ -100,10 +106,10 @@ impl SqlStore {
             },
             title,
             title_generated,
-            description: new.description.as_str().to_owned(),
+            description,
             evidence: new.evidence.clone(),
             order_number: new.order_number.clone(),
-            expected_resolution: new.expected_resolution.clone(),
+            expected_resolution,
             region: new.region.clone(),
             category: route.category.clone(),
             nature: new.nature.or(route.nature),
@@ -162,7 +168,7 @@ impl SqlStore {
                 description: ticket.description.clone(),
                 evidence: serde_json::to_string(&new.evidence).unwrap_or_else(|_| "[]".into()),
                 order_number: new.order_number.clone(),
-                expected_resolution: new.expected_resolution.clone(),
+                expected_resolution: ticket.expected_resolution.clone(),
                 region: new.region.clone(),
                 category: route.category.as_ref().map(|c| c.as_str().to_owned()),
                 nature: ticket.nature.map(Nature::as_str),
@@ -173,12 +179,13 @@ impl SqlStore {
                 department_code: route.department_code,
                 coordinators: route.coordinators,
                 idempotency: idem.cloned(),
-                triage: new.triage.clone(),
+                triage: new.triage.as_deref().map(|t| masker.derived(t)),
                 duplicate_of: master.map(|m| (m.0, m.1.as_str().to_owned())),
                 due: self.sla.plan(&clocks),
                 first_response_due,
                 resolution_due,
                 acknowledge: new.acknowledge && ticket.requester_id.is_some(),
+                originals: masker.originals,
             })
             .await?;
         // The answer is what was written, so it is not read back: one query less per ticket.

@@ -67,7 +67,7 @@ impl Session {
     }
 
     /// A form post with the session's token; the status, the `Location` and the body.
-    async fn post(
+    pub(crate) async fn post(
         &self,
         app: &TestApp,
         path: &str,

@@ -1,0 +1,170 @@
+//! Masking on intake, reveals and the access log.
+
+use closedloop_domain::TicketNumber;
+use sqlx::Row;
+
+use super::tickets::load_scoped;
+use super::{Arg, Sql, SqlStore};
+use crate::model::{from_ms, to_ms};
+use crate::{AccessEntry, AccessFilter, Principal, Result, RevealedField};
+
+/// A field masked on intake: its original, kept apart for reveals.
+pub(crate) struct Original {
+    pub field: &'static str,
+    pub text: String,
+    pub kinds: String,
+}
+
+/// Masks the text fields of a ticket from a public channel, collecting the originals.
+pub(crate) struct Masker {
+    pub on: bool,
+    pub originals: Vec<Original>,
+}
+
+impl Masker {
+    pub fn text(&mut self, field: &'static str, text: &str) -> String {
+        let Some(m) = self.on.then(|| closedloop_privacy::mask(text)).flatten() else {
+            return text.to_owned();
+        };
+        self.originals.push(Original {
+            field,
+            text: text.to_owned(),
+            kinds: m
+                .kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        });
+        m.text
+    }
+
+    /// Text derived from the fields (triage's verdict quotes the title and the phrases it
+    /// read): masked alike, with nothing kept, since the fields' originals already are.
+    pub fn derived(&self, text: &str) -> String {
+        match self.on.then(|| closedloop_privacy::mask(text)).flatten() {
+            Some(m) => m.text,
+            None => text.to_owned(),
+        }
+    }
+}
+
+/// Views by the same person of the same ticket within this time are one entry.
+const VIEW_DEDUP_MS: i64 = 10 * 60 * 1000;
+
+fn split_kinds(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl SqlStore {
+    pub(crate) async fn reveal_impl(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<RevealedField>> {
+        let mut tx = self.write.begin().await?;
+        let ticket = load_scoped(&mut tx, actor, number, "").await?;
+        let rows = sqlx::query(
+            "SELECT field, original, kinds FROM personal_data WHERE ticket_id = $1 ORDER BY field",
+        )
+        .bind(ticket.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut fields = Vec::with_capacity(rows.len());
+        let mut all: Vec<String> = Vec::new();
+        for r in rows {
+            let kinds = split_kinds(&r.try_get::<String, _>(2)?);
+            for k in &kinds {
+                if !all.contains(k) {
+                    all.push(k.clone());
+                }
+            }
+            fields.push(RevealedField {
+                field: r.try_get(0)?,
+                original: r.try_get(1)?,
+                kinds,
+            });
+        }
+        all.sort();
+        sqlx::query(
+            "INSERT INTO access_log (at, actor_id, ticket_id, action, kinds) VALUES ($1, $2, $3, 'reveal', $4)",
+        )
+        .bind(to_ms(self.clock.now()))
+        .bind(actor.user_id)
+        .bind(ticket.id)
+        .bind(all.join(","))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(fields)
+    }
+
+    pub(crate) async fn personal_kinds_impl(&self, ticket_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT kinds FROM personal_data WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .fetch_all(&self.read)
+                .await?;
+        let mut all: Vec<String> = rows.iter().flat_map(|k| split_kinds(k)).collect();
+        all.sort();
+        all.dedup();
+        Ok(all)
+    }
+
+    pub(crate) async fn log_view_impl(&self, actor: &Principal, ticket_id: i64) -> Result<()> {
+        let now = to_ms(self.clock.now());
+        sqlx::query(
+            "INSERT INTO access_log (at, actor_id, ticket_id, action, kinds) \
+             SELECT $1, $2, $3, 'view', '' WHERE NOT EXISTS (SELECT 1 FROM access_log \
+             WHERE ticket_id = $4 AND actor_id = $5 AND action = 'view' AND at > $6)",
+        )
+        .bind(now)
+        .bind(actor.user_id)
+        .bind(ticket_id)
+        .bind(ticket_id)
+        .bind(actor.user_id)
+        .bind(now - VIEW_DEDUP_MS)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn access_log_impl(&self, f: &AccessFilter) -> Result<Vec<AccessEntry>> {
+        let mut sql = Sql::new(
+            "SELECT a.id, a.at, a.actor_id, u.name, t.number, a.action, a.kinds FROM access_log a \
+             JOIN users u ON u.id = a.actor_id JOIN tickets t ON t.id = a.ticket_id WHERE 1 = 1",
+        );
+        if let Some(n) = &f.ticket {
+            sql.push(" AND a.ticket_id = (SELECT id FROM tickets WHERE number = ")
+                .bind(Arg::Text(n.as_str().to_owned()))
+                .push(")");
+        }
+        if let Some(id) = f.actor_id {
+            sql.push(" AND a.actor_id = ").bind(Arg::Int(id));
+        }
+        if let Some(before) = f.before {
+            sql.push(" AND a.id < ").bind(Arg::Int(before));
+        }
+        sql.push(" ORDER BY a.id DESC LIMIT ")
+            .bind(Arg::Int(f.limit));
+        sql.query()
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AccessEntry {
+                    id: r.try_get(0)?,
+                    at: from_ms(r.try_get(1)?),
+                    actor_id: r.try_get(2)?,
+                    actor_name: r.try_get(3)?,
+                    ticket: r.try_get(4)?,
+                    action: r.try_get(5)?,
+                    kinds: split_kinds(&r.try_get::<String, _>(6)?),
+                })
+            })
+            .collect()
+    }
+}
