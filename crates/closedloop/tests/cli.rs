@@ -655,7 +655,12 @@ fn triage_learns_from_corrections_retrains_and_reclassifies() {
         &["triage", "reclassify", "--since", "2026-01-01", "--apply"],
         None,
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 1"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("applied 1"),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = client
         .get(format!(
             "{url}/api/v1/tickets?created_to=2026-02-01T00:00:00Z"

@@ -17,7 +17,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 impl SqlStore {
     pub(crate) async fn bulk_insert_impl(&self, tickets: &[BulkTicket]) -> Result<BulkOutcome> {
         let routing = self.routing().await?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
 
         // Records an earlier run (or an earlier row of this batch) already brought in.
         let mut seen = HashSet::new();

@@ -78,7 +78,7 @@ impl SqlStore {
             return Err(StoreError::Forbidden("edit tickets"));
         }
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         let mut c = Changes::new();
 
@@ -236,7 +236,7 @@ impl SqlStore {
         number: &TicketNumber,
         req: TransitionRequest,
     ) -> Result<Ticket> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         self.apply_move(&mut tx, actor, &t, &req).await?;
         let updated = ticket_by_id(&mut tx, t.id).await?;
@@ -369,7 +369,7 @@ impl SqlStore {
             ));
         }
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         if matches!(t.status, Status::Closed | Status::Duplicate) && actor.role == Role::Customer {
             return Err(StoreError::invalid(

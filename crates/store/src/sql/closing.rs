@@ -480,7 +480,7 @@ impl SqlStore {
         }
         let now = self.clock.now();
         let now_ms = to_ms(now);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         let ctx = Context {
             role: actor.role,
@@ -608,7 +608,7 @@ impl SqlStore {
             ));
         }
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         let latest = latest_solution(&mut tx, t.id)
             .await?
@@ -691,7 +691,7 @@ impl SqlStore {
         let note = clean("reason", Some(note), 2_000)?
             .ok_or_else(|| StoreError::invalid("reason", "required", "say why it goes higher"))?;
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         if t.status != Status::Appeal {
             return Err(StoreError::Conflict(closedloop_domain::DomainError::new(
@@ -854,7 +854,7 @@ impl SqlStore {
         let comment = clean("comment", comment.as_deref(), 2_000)?;
         let now = self.clock.now();
         let now_ms = to_ms(now);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = load_scoped(&mut tx, actor, number, self.dialect.lock_ticket()).await?;
         if t.resolved_at.is_none() && t.closed_at.is_none() {
             return Err(StoreError::Conflict(closedloop_domain::DomainError::new(
@@ -952,7 +952,7 @@ impl SqlStore {
         for id in ids {
             let now = self.clock.now();
             let now_ms = to_ms(now);
-            let mut tx = self.write.begin().await?;
+            let mut tx = self.begin_write().await?;
             let mut sql = super::Sql::new("UPDATE tickets SET status = 'closed', closed_at = ");
             sql.bind(super::Arg::Int(now_ms))
                 .push(", updated_at = ")
@@ -1085,7 +1085,7 @@ impl SqlStore {
         limit: u32,
     ) -> Result<usize> {
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // A multiplicative hash of the id, shifted by the round's seed: a different, even
         // sample every round, reproducible for a given seed.
         let rows = sqlx::query(

@@ -136,7 +136,7 @@ async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
 /// Writes the tickets in one transaction and returns their ids and numbers in the order given.
 async fn insert(w: &Writer, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber)>> {
     let dialect = w.dialect;
-    let mut tx = w.pool.begin().await?;
+    let mut tx = super::begin_write(&w.pool, w.dialect).await?;
 
     // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
     let mut next = reserve_numbers(&mut tx, batch.iter().map(|t| t.at.date_naive())).await?;

@@ -90,7 +90,7 @@ impl SqlStore {
         let (title, body, category) = checked(input)?;
         let now = to_ms(self.clock.now());
         let published = (input.status == ArticleStatus::Published).then_some(now);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO kb_articles (lang, kind, status, title, body, category, source_ticket_id, \
              created_by, created_at, updated_at, published_at) \
@@ -125,7 +125,7 @@ impl SqlStore {
         may_save(actor, before.status)?;
         let (title, body, category) = checked(input)?;
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE kb_articles SET lang = $1, kind = $2, status = $3, title = $4, body = $5, \
              category = $6, updated_at = $7, \

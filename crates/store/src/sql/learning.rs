@@ -131,7 +131,7 @@ impl SqlStore {
         let routing = self.routing().await?;
         let route = routing.category(category.as_str())?;
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT t.status, t.category, d.code FROM tickets t LEFT JOIN departments d ON d.id = t.department_id WHERE t.id = $1{}",
             self.dialect.lock_ticket()

@@ -54,7 +54,7 @@ impl SqlStore {
         new.requester_email = None;
         let (mut ticket, _) = self.create_ticket_impl(&actor, new, None).await?;
 
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO ticket_links (token_hash, ticket_id, created_at) VALUES ($1, $2, $3)",
         )
@@ -101,7 +101,7 @@ impl SqlStore {
         body: &str,
     ) -> Result<TimelineEntry> {
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT t.status, t.requester_id FROM tickets t WHERE t.id = $1{}",
             self.dialect.lock_ticket()

@@ -28,7 +28,7 @@ impl SqlStore {
         };
 
         if let Some(rule) = &m.auto {
-            let mut tx = self.write.begin().await?;
+            let mut tx = self.begin_write().await?;
             let ticket = named.as_ref().filter(|_| allowed).map(|(id, _, _)| *id);
             if !record(&mut tx, &m, ticket, "ignored", Some(rule), now).await? {
                 return self.answered_before(&m.message_id).await;
@@ -57,7 +57,7 @@ impl SqlStore {
             && allowed
             && !matches!(status, Status::Closed | Status::Duplicate)
         {
-            let mut tx = self.write.begin().await?;
+            let mut tx = self.begin_write().await?;
             if !record(&mut tx, &m, Some(*id), "threaded", None, now).await? {
                 return self.answered_before(&m.message_id).await;
             }
@@ -92,7 +92,7 @@ impl SqlStore {
         let (ticket, _) = self
             .create_ticket_impl(&actor, m.ticket.clone(), Some(key))
             .await?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !record(&mut tx, &m, Some(ticket.id), "created", None, now).await? {
             return self.answered_before(&m.message_id).await;
         }

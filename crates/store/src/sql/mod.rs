@@ -118,7 +118,26 @@ pub struct SqlStore {
     routing: routing::RoutingCache,
 }
 
+/// Begins a write transaction. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a deferred
+/// transaction that reads before it writes fails at once with SQLITE_BUSY, busy timeout or not,
+/// when another process (the command line beside a running server) committed in between; an
+/// immediate one waits for the lock instead. In this process the single write connection already
+/// queues writers, so it costs nothing here.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    dialect: Dialect,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match dialect {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Dialect::Postgres => pool.begin().await?,
+    })
+}
+
 impl SqlStore {
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        begin_write(&self.write, self.dialect).await
+    }
+
     pub async fn connect(
         url: &str,
         options: &ConnectOptions,
@@ -193,7 +212,7 @@ impl SqlStore {
     /// it did; a database that has any department is left as the administrators made it.
     pub async fn load_defaults(&self) -> Result<bool> {
         use closedloop_domain::RoutingMatrix;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments")
             .fetch_one(&mut *tx)
             .await?;

@@ -178,7 +178,7 @@ impl SqlStore {
         message_id: crate::MessageIds,
     ) -> Result<Vec<NoticeItem>> {
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut sql = Sql::new("UPDATE notices SET attempts = attempts + 1, next_attempt_at = ");
         sql.bind(Arg::Int(now + lease.num_milliseconds()))
             .push(
@@ -246,7 +246,7 @@ impl SqlStore {
 
     pub(crate) async fn notice_sent_impl(&self, id: i64, subject: &str, body: &str) -> Result<()> {
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE notices SET sent_at = $1, error = NULL, subject = $2, body = $3 \
              WHERE id = $4 AND sent_at IS NULL RETURNING message_id, address, ticket_id, event, channel",

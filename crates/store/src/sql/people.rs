@@ -15,7 +15,7 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 impl SqlStore {
     pub(crate) async fn create_user_impl(&self, new: NewUser) -> Result<User> {
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (email, name, role, password_hash, active, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
@@ -132,7 +132,7 @@ impl SqlStore {
         name_zh: &str,
     ) -> Result<Department> {
         let now = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar("INSERT INTO departments (code, name, name_zh, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(code)
             .bind(name)
@@ -210,7 +210,7 @@ impl SqlStore {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<ApiToken> {
         let now = self.clock.now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )

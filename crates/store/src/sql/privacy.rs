@@ -65,7 +65,7 @@ impl SqlStore {
         actor: &Principal,
         number: &TicketNumber,
     ) -> Result<Vec<RevealedField>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ticket = load_scoped(&mut tx, actor, number, "").await?;
         let rows = sqlx::query(
             "SELECT field, original, kinds FROM personal_data WHERE ticket_id = $1 ORDER BY field",

@@ -180,7 +180,7 @@ impl SqlStore {
     /// PostgreSQL instances take disjoint batches; a write to a ticket during the pass leaves
     /// it pending for the next one.
     pub(crate) async fn refresh_facts_impl(&self, limit: u32) -> Result<usize> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut sql =
             Sql::new("SELECT ticket_id, mark FROM facts_pending ORDER BY ticket_id LIMIT ");
         sql.bind(Arg::Int(i64::from(limit)));

@@ -367,7 +367,7 @@ impl SqlStore {
     pub(crate) async fn fire_due_impl(&self, limit: u32) -> Result<FireReport> {
         let now = self.clock.now();
         let now_ms = to_ms(now);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let lock = match self.dialect {
             // The tickets too: their priority and assignee are read here and written below,
             // and a ticket someone is changing right now waits for the next pass.
@@ -533,7 +533,7 @@ impl SqlStore {
         .fetch_all(&self.read)
         .await?;
         let now = self.clock.now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in &ids {
             refresh(&mut tx, self.dialect, &self.sla, *id, now).await?;
         }

@@ -29,7 +29,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn save_terms_impl(&self, terms: &[Terms]) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         for t in terms {
             let mut sql = Sql::new("UPDATE tickets SET keywords = ");
             sql.bind(Arg::Text(t.keywords.join(" ")))

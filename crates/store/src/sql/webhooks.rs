@@ -61,7 +61,7 @@ impl SqlStore {
     ) -> Result<WebhookSource> {
         let now = to_ms(self.clock.now());
         let email = format!("webhook+{}@closedloop.local", new.name);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // An agent without departments and without a password: it cannot log in, and its scope
         // (tickets it created) is exactly the tickets of this source.
         let user_id: i64 = sqlx::query_scalar(
@@ -198,7 +198,7 @@ impl SqlStore {
         number: TicketNumber,
     ) -> Result<Step> {
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let status: String = sqlx::query_scalar(&format!(
             "SELECT t.status FROM tickets t WHERE t.id = $1{}",
             self.dialect.lock_ticket()
@@ -312,7 +312,7 @@ impl SqlStore {
         message: Option<&WebhookMessage>,
     ) -> Result<()> {
         let now_ms = to_ms(self.clock.now());
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO webhook_threads (source_id, thread, ticket_id, generation, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source_id, thread) DO UPDATE \
