@@ -48,6 +48,11 @@ pub struct Config {
     /// The first administrator's password; a random one is printed once when unset.
     pub admin_password: Option<Secret>,
     pub session_ttl_hours: i64,
+    /// Failed sign-ins in a row that lock an account (guesses spread over many addresses get
+    /// past the per-address limit); 0: never locked.
+    pub login_max_failures: u32,
+    /// How long such a lock lasts.
+    pub login_lock_minutes: i64,
     /// `pretty` or `json` log lines.
     pub log_format: LogFormat,
     /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry.
@@ -312,6 +317,8 @@ impl Default for Config {
             admin_email: "admin@closedloop.local".into(),
             admin_password: None,
             session_ttl_hours: 12,
+            login_max_failures: 5,
+            login_lock_minutes: 15,
             log_format: LogFormat::Pretty,
             trust_forwarded_for: false,
             webhook_max_skew_seconds: 300,
@@ -350,6 +357,8 @@ const ENV_KEYS: &[&str] = &[
     "admin_email",
     "admin_password",
     "session_ttl_hours",
+    "login_max_failures",
+    "login_lock_minutes",
     "log_format",
     "trust_forwarded_for",
     "webhook_max_skew_seconds",
@@ -552,6 +561,9 @@ impl Config {
             .is_some_and(|p| p.expose().chars().count() < 8)
         {
             return bad("admin_password", "must be at least 8 characters");
+        }
+        if !(1..=24 * 60).contains(&self.login_lock_minutes) {
+            return bad("login_lock_minutes", "must be between 1 and 1440");
         }
         if !(1..=24 * 90).contains(&self.session_ttl_hours) {
             return bad("session_ttl_hours", "must be between 1 and 2160");

@@ -62,6 +62,18 @@ pub trait Store: Send + Sync + 'static {
     /// The user and their password hash, for logging in.
     async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
     async fn principal(&self, user_id: i64) -> Result<Option<Principal>>;
+    /// Until when failed sign-ins lock this account, if they do now.
+    async fn login_locked_until(&self, user_id: i64) -> Result<Option<DateTime<Utc>>>;
+    /// Counts a failed sign-in; the `max_failures`-th in a row locks the account for
+    /// `lock_for`, and the answer is then until when.
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        max_failures: u32,
+        lock_for: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>>;
+    /// A successful sign-in clears the count.
+    async fn record_login_success(&self, user_id: i64) -> Result<()>;
     async fn create_department(&self, code: &str, name: &str, name_zh: &str) -> Result<Department>;
     async fn list_departments(&self) -> Result<Vec<Department>>;
     async fn list_categories(&self) -> Result<Vec<CategoryRoute>>;

@@ -36,6 +36,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 /// Starts a browser session (cookie `closedloop_session`).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody),
+        (status = 423, body = ErrorBody, description = "Too many failed sign-ins in a row: the account is locked for a while (`account_locked`)"),
         (status = 429, body = ErrorBody, description = "Too many attempts from this address; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -63,13 +64,23 @@ pub async fn login(
 }
 
 /// The active user with this email and password; `None` otherwise. Unknown emails still pay
-/// for a verification, so the answer time does not tell which emails have accounts.
+/// for a verification, so the answer time does not tell which emails have accounts. Failed
+/// attempts on an account are counted; enough in a row lock it (`account_locked`), and a locked
+/// account is refused even the right password until the lock ends.
 pub(crate) async fn check_credentials(
     state: &AppState,
     email: &str,
     password: String,
 ) -> ApiResult<Option<User>> {
     let found = state.store.user_credentials(email).await?;
+    let max_failures = state.config.login_max_failures;
+    if let Some((user, _)) = &found
+        && max_failures > 0
+        && let Some(until) = state.store.login_locked_until(user.id).await?
+    {
+        tracing::warn!(user = user.id, "sign-in refused: account locked");
+        return Err(locked(until));
+    }
     let hash = found
         .as_ref()
         .and_then(|(_, h)| h.clone())
@@ -77,10 +88,42 @@ pub(crate) async fn check_credentials(
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    Ok(match found {
-        Some((user, _)) if ok && user.active => Some(user),
-        _ => None,
-    })
+    match found {
+        Some((user, _)) if ok && user.active => {
+            state.store.record_login_success(user.id).await?;
+            Ok(Some(user))
+        }
+        Some((user, _)) => {
+            tracing::warn!(user = user.id, "sign-in failed");
+            if max_failures > 0 {
+                let lock = chrono::Duration::minutes(state.config.login_lock_minutes);
+                if let Some(until) = state
+                    .store
+                    .record_login_failure(user.id, max_failures, lock)
+                    .await?
+                {
+                    tracing::warn!(user = user.id, %until, "account locked after {max_failures} failed sign-ins");
+                    return Err(locked(until));
+                }
+            }
+            Ok(None)
+        }
+        None => {
+            tracing::warn!("sign-in failed for an address without an account");
+            Ok(None)
+        }
+    }
+}
+
+fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+    ApiError::new(
+        StatusCode::LOCKED,
+        "account_locked",
+        format!(
+            "too many failed sign-ins in a row: this account is locked until {} (UTC); try again then or ask an administrator",
+            until.format("%Y-%m-%d %H:%M")
+        ),
+    )
 }
 
 /// A new session for the user: its cookie and its CSRF token. A new session id on every login,

@@ -204,6 +204,17 @@ pub async fn login(
             };
             return page(StatusCode::UNAUTHORIZED, &p);
         }
+        Err(e) if e.code == "account_locked" => {
+            let p = LoginPage {
+                tr,
+                here: format!("/login?next={}", urlencode(&form.next)),
+                csrf: form.csrf,
+                next: form.next,
+                email: form.email,
+                error: Some(format!("{} {}", tr.t("login.locked"), e.message)),
+            };
+            return page(e.status, &p);
+        }
         Err(e) => return (e.status, e.message).into_response(),
     };
     match start_session(&state, user.id).await {

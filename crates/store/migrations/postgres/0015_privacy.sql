@@ -32,3 +32,8 @@ END
 $$;
 CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log
 FOR EACH ROW EXECUTE FUNCTION access_log_append_only();
+
+-- Failed sign-ins in a row, and until when they locked the account: counted in the database so
+-- that guesses spread over many addresses and instances add up.
+ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until BIGINT;

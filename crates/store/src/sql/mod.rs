@@ -17,6 +17,7 @@ mod reports;
 mod routing;
 mod rows;
 mod search;
+mod signin;
 pub(crate) mod sla;
 mod terms;
 mod tickets;
@@ -606,6 +607,24 @@ impl crate::Store for SqlStore {
         number: &closedloop_domain::TicketNumber,
     ) -> Result<Vec<crate::RevealedField>> {
         self.reveal_impl(actor, number).await
+    }
+    async fn login_locked_until(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        self.login_locked_until_impl(user_id).await
+    }
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        max_failures: u32,
+        lock_for: chrono::Duration,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        self.record_login_failure_impl(user_id, max_failures, lock_for)
+            .await
+    }
+    async fn record_login_success(&self, user_id: i64) -> Result<()> {
+        self.record_login_success_impl(user_id).await
     }
     async fn personal_kinds(&self, ticket_id: i64) -> Result<Vec<String>> {
         self.personal_kinds_impl(ticket_id).await

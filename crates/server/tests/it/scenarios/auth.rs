@@ -259,3 +259,89 @@ pub async fn openapi_document_matches_the_router(backend: Backend) {
         assert!(paths.contains_key(required), "{required}");
     }
 }
+
+pub async fn accounts_lock_after_failed_sign_ins_in_a_row(backend: Backend) {
+    let app = spawn(backend).await;
+    app.user("mei@shop.example", "agent", &["payment"]).await;
+    let login = |password: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .post(format!("{}/api/v1/auth/login", app.base))
+                .json(&json!({"email": "mei@shop.example", "password": password}))
+                .send()
+                .await
+                .expect("login");
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // A success clears the count: four failures, a success, four more are still not five.
+    for _ in 0..4 {
+        assert_eq!(login("wrong-guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login("password-123").await.0, StatusCode::OK);
+    for _ in 0..4 {
+        assert_eq!(login("wrong-guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // The fifth in a row locks, says so and until when; the right password is refused too.
+    let (status, body) = login("wrong-guess").await;
+    assert_eq!(status, StatusCode::LOCKED);
+    assert_eq!(body["error"]["code"], "account_locked");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("2026-11-22 08:15"), "{message}");
+    assert_eq!(login("password-123").await.0, StatusCode::LOCKED);
+    // The sign-in page says it in words.
+    let page = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .expect("page");
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("cl_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let html = page.text().await.unwrap_or_default();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let r = app
+        .http
+        .post(format!("{}/login", app.base))
+        .header("cookie", csrf_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "mei@shop.example"),
+            ("password", "password-123"),
+        ])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), StatusCode::LOCKED);
+    let html = r.text().await.unwrap_or_default();
+    assert!(
+        html.contains("2026-11-22 08:15") && html.contains("role=\"alert\""),
+        "{html}"
+    );
+    // Other accounts are not affected, and the lock ends by itself.
+    let admin = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"email": ADMIN_EMAIL, "password": "admin-password-1"}))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(admin.status(), StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(login("password-123").await.0, StatusCode::OK);
+}

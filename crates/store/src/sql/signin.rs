@@ -1,0 +1,60 @@
+//! Failed sign-ins and account lockout.
+
+use chrono::{DateTime, Utc};
+
+use super::SqlStore;
+use crate::Result;
+use crate::model::{from_ms, to_ms};
+
+impl SqlStore {
+    pub(crate) async fn login_locked_until_impl(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT locked_until FROM users WHERE id = $1 AND locked_until > $2",
+        )
+        .bind(user_id)
+        .bind(to_ms(self.clock.now()))
+        .fetch_optional(&self.read)
+        .await?
+        .flatten();
+        Ok(until.map(from_ms))
+    }
+
+    pub(crate) async fn record_login_failure_impl(
+        &self,
+        user_id: i64,
+        max_failures: u32,
+        lock_for: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let now = self.clock.now();
+        // One statement, so failures from several instances at once are all counted; the count
+        // starts again once it has locked the account.
+        let until: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
+             failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END \
+             WHERE id = $4 RETURNING locked_until",
+        )
+        .bind(i64::from(max_failures))
+        .bind(to_ms(now + lock_for))
+        .bind(i64::from(max_failures))
+        .bind(user_id)
+        .fetch_optional(&self.write)
+        .await?
+        .flatten();
+        Ok(until.filter(|u| *u > to_ms(now)).map(from_ms))
+    }
+
+    pub(crate) async fn record_login_success_impl(&self, user_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 \
+             AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(user_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}
