@@ -22,8 +22,12 @@ pub(crate) struct Masker {
 }
 
 impl Masker {
+    fn mask(&self, text: &str) -> Option<closedloop_privacy::Masked> {
+        self.on.then(|| closedloop_privacy::mask(text)).flatten()
+    }
+
     pub fn text(&mut self, field: &'static str, text: &str) -> String {
-        let Some(m) = self.on.then(|| closedloop_privacy::mask(text)).flatten() else {
+        let Some(m) = self.mask(text) else {
             return text.to_owned();
         };
         self.originals.push(Original {
@@ -42,10 +46,7 @@ impl Masker {
     /// Text derived from the fields (triage's verdict quotes the title and the phrases it
     /// read): masked alike, with nothing kept, since the fields' originals already are.
     pub fn derived(&self, text: &str) -> String {
-        match self.on.then(|| closedloop_privacy::mask(text)).flatten() {
-            Some(m) => m.text,
-            None => text.to_owned(),
-        }
+        self.mask(text).map_or_else(|| text.to_owned(), |m| m.text)
     }
 }
 
@@ -57,6 +58,14 @@ fn split_kinds(s: &str) -> Vec<String> {
         .filter(|k| !k.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// Each kind once, in name order.
+fn union(kinds: impl Iterator<Item = String>) -> Vec<String> {
+    let mut all: Vec<String> = kinds.collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 impl SqlStore {
@@ -73,22 +82,17 @@ impl SqlStore {
         .bind(ticket.id)
         .fetch_all(&mut *tx)
         .await?;
-        let mut fields = Vec::with_capacity(rows.len());
-        let mut all: Vec<String> = Vec::new();
-        for r in rows {
-            let kinds = split_kinds(&r.try_get::<String, _>(2)?);
-            for k in &kinds {
-                if !all.contains(k) {
-                    all.push(k.clone());
-                }
-            }
-            fields.push(RevealedField {
-                field: r.try_get(0)?,
-                original: r.try_get(1)?,
-                kinds,
-            });
-        }
-        all.sort();
+        let fields = rows
+            .iter()
+            .map(|r| {
+                Ok(RevealedField {
+                    field: r.try_get(0)?,
+                    original: r.try_get(1)?,
+                    kinds: split_kinds(&r.try_get::<String, _>(2)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let all = union(fields.iter().flat_map(|f| f.kinds.iter().cloned()));
         sqlx::query(
             "INSERT INTO access_log (at, actor_id, ticket_id, action, kinds) VALUES ($1, $2, $3, 'reveal', $4)",
         )
@@ -108,10 +112,7 @@ impl SqlStore {
                 .bind(ticket_id)
                 .fetch_all(&self.read)
                 .await?;
-        let mut all: Vec<String> = rows.iter().flat_map(|k| split_kinds(k)).collect();
-        all.sort();
-        all.dedup();
-        Ok(all)
+        Ok(union(rows.iter().flat_map(|k| split_kinds(k))))
     }
 
     pub(crate) async fn log_view_impl(&self, actor: &Principal, ticket_id: i64) -> Result<()> {
