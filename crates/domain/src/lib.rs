@@ -8,6 +8,7 @@ pub mod hot;
 pub mod lifecycle;
 pub mod notice;
 pub mod number;
+pub mod password;
 pub mod progress;
 pub mod report;
 pub mod role;

@@ -90,8 +90,6 @@ pub struct CreateUser {
     departments: Vec<String>,
 }
 
-pub const MIN_PASSWORD: usize = 8;
-
 /// Creates an account. Admin only.
 #[utoipa::path(post, path = "/api/v1/users", tag = "directory", request_body = CreateUser,
     responses((status = 201, body = User), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -142,14 +140,10 @@ pub async fn new_user(
     for d in &departments {
         Category::parse("departments", d)?;
     }
+    if let Some(p) = &password {
+        closedloop_domain::password::check(p, &email)?;
+    }
     let password_hash = match password {
-        Some(p) if p.chars().count() < MIN_PASSWORD => {
-            return Err(ApiError::invalid(
-                "password",
-                "too_short",
-                format!("must be at least {MIN_PASSWORD} characters"),
-            ));
-        }
         Some(p) => Some(
             tokio::task::spawn_blocking(move || auth::hash_password(&p))
                 .await

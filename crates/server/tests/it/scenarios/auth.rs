@@ -262,6 +262,23 @@ pub async fn openapi_document_matches_the_router(backend: Backend) {
 
 pub async fn accounts_lock_after_failed_sign_ins_in_a_row(backend: Backend) {
     let app = spawn(backend).await;
+    // Weak passwords are refused when the account is made, with the reason.
+    for (password, code) in [
+        ("short", "too_short"),
+        ("12345678", "weak_password"),
+        ("woaini1314", "weak_password"),
+        ("meiling-2026", "weak_password"),
+    ] {
+        let r = app
+            .post(&app.admin, "/api/v1/users", json!({"email": "meiling@shop.example", "name": "Mei", "role": "agent", "password": password, "departments": ["payment"]}))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        assert_eq!(
+            (r.error_field(), r.error_code()),
+            (Some("password"), code),
+            "{password}"
+        );
+    }
     app.user("mei@shop.example", "agent", &["payment"]).await;
     let login = |password: &'static str| {
         let app = &app;
