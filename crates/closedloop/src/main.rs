@@ -322,10 +322,15 @@ async fn run(command: Command, config: Config) -> CliResult {
                 .user_credentials(&email)
                 .await?
                 .ok_or_else(|| CliError(format!("no user with email {email}")))?;
-            let (token, _) =
-                closedloop_server::http::issue_token(app.state(), user.id, &name, None)
-                    .await
-                    .map_err(|e| CliError(e.message))?;
+            let (token, _) = closedloop_server::http::issue_token(
+                app.state(),
+                user.id,
+                &name,
+                None,
+                closedloop_store::TokenScope::All,
+            )
+            .await
+            .map_err(|e| CliError(e.message))?;
             println!("token for {} ({}), shown once:", user.email, user.role);
             println!("{token}");
             Ok(())

@@ -10,10 +10,10 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{Method, StatusCode, header};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
-use closedloop_store::Principal;
+use closedloop_store::{Principal, TokenScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -73,26 +73,26 @@ pub fn random_password() -> String {
 /// it within [`TokenCache::TTL`]. Anything that changes who a user is (role, departments, being
 /// deactivated) must call [`TokenCache::forget`] too.
 #[derive(Default)]
-pub struct TokenCache(Mutex<HashMap<String, (Principal, Instant)>>);
+pub struct TokenCache(Mutex<HashMap<String, (Principal, TokenScope, Instant)>>);
 
 impl TokenCache {
     const TTL: Duration = Duration::from_secs(5);
     /// Bounds memory under a flood of distinct (bad) tokens: past it the cache starts afresh.
     const MAX: usize = 10_000;
 
-    fn get(&self, digest: &str) -> Option<Principal> {
+    fn get(&self, digest: &str) -> Option<(Principal, TokenScope)> {
         let map = self.0.lock().ok()?;
         map.get(digest)
-            .filter(|(_, at)| at.elapsed() < Self::TTL)
-            .map(|(p, _)| p.clone())
+            .filter(|(_, _, at)| at.elapsed() < Self::TTL)
+            .map(|(p, s, _)| (p.clone(), *s))
     }
 
-    fn put(&self, digest: String, principal: Principal) {
+    fn put(&self, digest: String, principal: Principal, scope: TokenScope) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= Self::MAX {
                 map.clear();
             }
-            map.insert(digest, (principal, Instant::now()));
+            map.insert(digest, (principal, scope, Instant::now()));
         }
     }
 
@@ -146,15 +146,27 @@ impl FromRequestParts<AppState> for Actor {
                 })
                 .ok_or_else(ApiError::unauthenticated)?;
             let digest = digest(token.trim());
-            if let Some(p) = state.tokens.get(&digest) {
-                return Ok(Actor(p));
+            let (principal, scope) = match state.tokens.get(&digest) {
+                Some(found) => found,
+                None => {
+                    let found = state
+                        .store
+                        .principal_by_token(&digest)
+                        .await?
+                        .ok_or_else(ApiError::unauthenticated)?;
+                    state.tokens.put(digest, found.0.clone(), found.1);
+                    found
+                }
+            };
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if scope == TokenScope::Read && !safe {
+                tracing::warn!(user = principal.user_id, path = %parts.uri.path(), "read-only token refused a change");
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "token_scope",
+                    "this token may only read (scope read); use a token with scope all",
+                ));
             }
-            let principal = state
-                .store
-                .principal_by_token(&digest)
-                .await?
-                .ok_or_else(ApiError::unauthenticated)?;
-            state.tokens.put(digest, principal.clone());
             return Ok(Actor(principal));
         }
         let jar = CookieJar::from_headers(&parts.headers);

@@ -85,10 +85,13 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         token_hash: &str,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        scope: TokenScope,
     ) -> Result<ApiToken>;
     async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>>;
     async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> Result<()>;
-    async fn principal_by_token(&self, token_hash: &str) -> Result<Option<Principal>>;
+    /// The principal a live token acts as, and what the token may do.
+    async fn principal_by_token(&self, token_hash: &str)
+    -> Result<Option<(Principal, TokenScope)>>;
     async fn create_session(
         &self,
         token_hash: &str,

@@ -68,10 +68,39 @@ pub struct CategoryRoute {
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
+    pub scope: TokenScope,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Whatever its user may.
+    #[default]
+    All,
+    /// Reading only: GET requests.
+    Read,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::All => "all",
+            TokenScope::Read => "read",
+        }
+    }
+
+    pub(crate) fn from_column(s: &str) -> TokenScope {
+        if s == "read" {
+            TokenScope::Read
+        } else {
+            TokenScope::All
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

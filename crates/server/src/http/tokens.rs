@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use closedloop_domain::TextField;
-use closedloop_store::ApiToken;
+use closedloop_store::{ApiToken, TokenScope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,6 +29,9 @@ pub struct NewToken {
     name: String,
     /// 1-3650 days; no expiry when absent.
     expires_in_days: Option<i64>,
+    /// `all` (default: whatever you may) or `read` (GET requests only).
+    #[serde(default)]
+    scope: TokenScope,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,7 +62,14 @@ pub async fn create_token(
             ));
         }
     };
-    let (token, info) = issue(&state, actor.0.user_id, name.as_str(), expires_at).await?;
+    let (token, info) = issue(
+        &state,
+        actor.0.user_id,
+        name.as_str(),
+        expires_at,
+        body.scope,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 
@@ -69,11 +79,12 @@ pub async fn issue(
     user_id: i64,
     name: &str,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    scope: TokenScope,
 ) -> ApiResult<(String, ApiToken)> {
     let (secret, digest) = auth::new_secret();
     let info = state
         .store
-        .create_api_token(user_id, name, &digest, expires_at)
+        .create_api_token(user_id, name, &digest, expires_at, scope)
         .await?;
     Ok((secret, info))
 }

@@ -112,9 +112,15 @@ async fn start_app(config: Config, clock: Arc<FixedClock>, dir: Arc<tempfile::Te
         .await
         .expect("store")
         .expect("admin exists");
-    let (admin, _) = closedloop_server::http::issue_token(&state, admin_user.id, "tests", None)
-        .await
-        .expect("token");
+    let (admin, _) = closedloop_server::http::issue_token(
+        &state,
+        admin_user.id,
+        "tests",
+        None,
+        closedloop_store::TokenScope::All,
+    )
+    .await
+    .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -62,6 +62,7 @@ on_every_backend!(
     articles_are_drafted_from_answers_published_by_supervisors_and_found_by_users,
     personal_data_from_public_channels_is_masked_and_revealed_on_record,
     accounts_lock_after_failed_sign_ins_in_a_row,
+    read_only_tokens_read_and_cannot_change_or_escalate,
     the_workspace_suggests_resolved_tickets_that_read_alike,
     agents_draft_articles_from_answers_and_see_them_suggested,
     health_reports_database,

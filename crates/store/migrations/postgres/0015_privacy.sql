@@ -37,3 +37,6 @@ FOR EACH ROW EXECUTE FUNCTION access_log_append_only();
 -- that guesses spread over many addresses and instances add up.
 ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN locked_until BIGINT;
+
+-- What an API token may do: all (what its user may) or read (GET requests only).
+ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'all';

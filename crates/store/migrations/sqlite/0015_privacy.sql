@@ -34,3 +34,6 @@ BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END;
 -- that guesses spread over many addresses and instances add up.
 ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN locked_until BIGINT;
+
+-- What an API token may do: all (what its user may) or read (GET requests only).
+ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'all';

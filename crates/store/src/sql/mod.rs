@@ -554,8 +554,9 @@ impl crate::Store for SqlStore {
         name: &str,
         token_hash: &str,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        scope: crate::TokenScope,
     ) -> Result<crate::ApiToken> {
-        self.create_api_token_impl(user_id, name, token_hash, expires_at)
+        self.create_api_token_impl(user_id, name, token_hash, expires_at, scope)
             .await
     }
     async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<crate::ApiToken>> {
@@ -564,7 +565,10 @@ impl crate::Store for SqlStore {
     async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> Result<()> {
         self.revoke_api_token_impl(user_id, token_id).await
     }
-    async fn principal_by_token(&self, token_hash: &str) -> Result<Option<crate::Principal>> {
+    async fn principal_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(crate::Principal, crate::TokenScope)>> {
         self.principal_by_token_impl(token_hash).await
     }
     async fn create_session(

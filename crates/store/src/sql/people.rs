@@ -7,7 +7,9 @@ use sqlx::{AnyConnection, Connection as _, Row};
 use super::rows::{self, user};
 use super::{Arg, Sql, SqlStore, department_id, parse_stored};
 use crate::model::{from_ms, to_ms};
-use crate::{ApiToken, CategoryRoute, Department, NewUser, Principal, Result, StoreError, User};
+use crate::{
+    ApiToken, CategoryRoute, Department, NewUser, Principal, Result, StoreError, TokenScope, User,
+};
 
 /// Token use is recorded at most this often, so authenticating stays a read.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
@@ -208,23 +210,26 @@ impl SqlStore {
         name: &str,
         token_hash: &str,
         expires_at: Option<DateTime<Utc>>,
+        scope: TokenScope,
     ) -> Result<ApiToken> {
         let now = self.clock.now();
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, scope) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(user_id)
         .bind(name)
         .bind(token_hash)
         .bind(to_ms(now))
         .bind(expires_at.map(to_ms))
+        .bind(scope.as_str())
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(ApiToken {
             id,
             name: name.to_owned(),
+            scope,
             created_at: now,
             expires_at,
             last_used_at: None,
@@ -234,7 +239,7 @@ impl SqlStore {
 
     pub(crate) async fn list_api_tokens_impl(&self, user_id: i64) -> Result<Vec<ApiToken>> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+            "SELECT id, name, created_at, expires_at, last_used_at, revoked_at, scope FROM api_tokens WHERE user_id = $1 ORDER BY id",
         )
         .bind(user_id)
         .fetch_all(&self.read)
@@ -248,6 +253,7 @@ impl SqlStore {
                     expires_at: r.try_get::<Option<i64>, _>(3)?.map(from_ms),
                     last_used_at: r.try_get::<Option<i64>, _>(4)?.map(from_ms),
                     revoked: r.try_get::<Option<i64>, _>(5)?.is_some(),
+                    scope: TokenScope::from_column(&r.try_get::<String, _>(6)?),
                 })
             })
             .collect()
@@ -270,10 +276,10 @@ impl SqlStore {
     pub(crate) async fn principal_by_token_impl(
         &self,
         token_hash: &str,
-    ) -> Result<Option<Principal>> {
+    ) -> Result<Option<(Principal, TokenScope)>> {
         let now = to_ms(self.clock.now());
         let row = sqlx::query(
-            "SELECT id, user_id, last_used_at FROM api_tokens \
+            "SELECT id, user_id, last_used_at, scope FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(token_hash)
@@ -283,6 +289,7 @@ impl SqlStore {
         let Some(row) = row else { return Ok(None) };
         let (id, user_id): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
         let last_used: Option<i64> = row.try_get(2)?;
+        let scope = TokenScope::from_column(&row.try_get::<String, _>(3)?);
         if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
@@ -290,7 +297,7 @@ impl SqlStore {
                 .execute(&self.write)
                 .await?;
         }
-        self.principal_impl(user_id).await
+        Ok(self.principal_impl(user_id).await?.map(|p| (p, scope)))
     }
 
     pub(crate) async fn create_session_impl(

@@ -362,3 +362,86 @@ pub async fn accounts_lock_after_failed_sign_ins_in_a_row(backend: Backend) {
     app.clock.advance(chrono::Duration::minutes(16));
     assert_eq!(login("password-123").await.0, StatusCode::OK);
 }
+
+pub async fn read_only_tokens_read_and_cannot_change_or_escalate(backend: Backend) {
+    let app = spawn(backend).await;
+    let made = app
+        .post(
+            &app.admin,
+            "/api/v1/tokens",
+            json!({"name": "dashboard", "scope": "read"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!(made.body["scope"], "read");
+    let ro = made.str("token");
+    let number = app
+        .create(
+            &app.admin,
+            json!({"channel": "web", "description": "Charged twice.", "category": "payment"}),
+        )
+        .await;
+    assert_eq!(
+        app.get(&ro, &format!("/api/v1/tickets/{number}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(app.get(&ro, "/api/v1/tickets").await.status, StatusCode::OK);
+    let before = app.timeline_len(&number).await;
+    for (path, body) in [
+        (
+            "/api/v1/tickets".to_owned(),
+            json!({"channel": "web", "description": "x"}),
+        ),
+        (
+            format!("/api/v1/tickets/{number}/notes"),
+            json!({"body": "hi"}),
+        ),
+        // Making itself a token that may write is a change like any other.
+        (
+            "/api/v1/tokens".to_owned(),
+            json!({"name": "escalate", "scope": "all"}),
+        ),
+    ] {
+        let r = app.post(&ro, &path, body).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(r.error_code(), "token_scope", "{path}");
+    }
+    let r = app
+        .patch(
+            &ro,
+            &format!("/api/v1/tickets/{number}"),
+            json!({"priority": "P1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.timeline_len(&number).await, before, "nothing changed");
+    let list = app.get(&app.admin, "/api/v1/tokens").await;
+    let names: Vec<(String, String)> = list
+        .body
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or_default().to_owned(),
+                t["scope"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        names.contains(&("dashboard".into(), "read".into()))
+            && !names.iter().any(|(n, _)| n == "escalate"),
+        "{names:?}"
+    );
+    let bad = app
+        .post(
+            &app.admin,
+            "/api/v1/tokens",
+            json!({"name": "x", "scope": "admin"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_field(), Some("scope"));
+}
