@@ -133,6 +133,8 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // What a read-only token and a cookie without the CSRF header may still do.
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -158,7 +160,6 @@ impl FromRequestParts<AppState> for Actor {
                     found
                 }
             };
-            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             if scope == TokenScope::Read && !safe {
                 tracing::warn!(user = principal.user_id, path = %parts.uri.path(), "read-only token refused a change");
                 return Err(ApiError::new(
@@ -180,7 +181,6 @@ impl FromRequestParts<AppState> for Actor {
             .ok_or_else(ApiError::unauthenticated)?;
         // Cookies ride along on cross-site requests; a header another site cannot set proves the
         // request came from our own page.
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if sent != Some(csrf.as_str()) {
