@@ -191,31 +191,27 @@ pub async fn login(
     if !csrf_ok(&jar, &form.csrf) {
         return forbidden();
     }
-    let user = match check_credentials(&state, &form.email, form.password).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            let p = LoginPage {
-                tr,
-                here: format!("/login?next={}", urlencode(&form.next)),
-                csrf: form.csrf,
-                next: form.next,
-                email: form.email,
-                error: Some(tr.t("login.wrong").to_owned()),
-            };
-            return page(StatusCode::UNAUTHORIZED, &p);
-        }
+    let outcome = match check_credentials(&state, &form.email, form.password).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, tr.t("login.wrong").to_owned())),
         Err(e) if e.code == "account_locked" => {
-            let p = LoginPage {
-                tr,
-                here: format!("/login?next={}", urlencode(&form.next)),
-                csrf: form.csrf,
-                next: form.next,
-                email: form.email,
-                error: Some(format!("{} {}", tr.t("login.locked"), e.message)),
-            };
-            return page(e.status, &p);
+            Err((e.status, format!("{} {}", tr.t("login.locked"), e.message)))
         }
         Err(e) => return (e.status, e.message).into_response(),
+    };
+    let user = match outcome {
+        Ok(u) => u,
+        Err((status, error)) => {
+            let p = LoginPage {
+                tr,
+                here: format!("/login?next={}", urlencode(&form.next)),
+                csrf: form.csrf,
+                next: form.next,
+                email: form.email,
+                error: Some(error),
+            };
+            return page(status, &p);
+        }
     };
     match start_session(&state, user.id).await {
         Ok((cookie, _)) => {

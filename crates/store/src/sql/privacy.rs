@@ -117,6 +117,19 @@ impl SqlStore {
 
     pub(crate) async fn log_view_impl(&self, actor: &Principal, ticket_id: i64) -> Result<()> {
         let now = to_ms(self.clock.now());
+        // Most views repeat a recent one: a read finds that without queueing for the writer,
+        // which on SQLite every write does. The insert re-checks, for two views at once.
+        let recent: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM access_log WHERE ticket_id = $1 AND actor_id = $2 AND action = 'view' AND at > $3",
+        )
+        .bind(ticket_id)
+        .bind(actor.user_id)
+        .bind(now - VIEW_DEDUP_MS)
+        .fetch_optional(&self.read)
+        .await?;
+        if recent.is_some() {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO access_log (at, actor_id, ticket_id, action, kinds) \
              SELECT $1, $2, $3, 'view', '' WHERE NOT EXISTS (SELECT 1 FROM access_log \

@@ -316,22 +316,8 @@ pub async fn accounts_lock_after_failed_sign_ins_in_a_row(backend: Backend) {
         .send()
         .await
         .expect("page");
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("cl_csrf="))
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    let html = page.text().await.unwrap_or_default();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_default()
-        .to_owned();
+    let csrf_cookie = super::console::cookie(&page, "cl_csrf").expect("csrf cookie");
+    let csrf = super::console::field(&page.text().await.unwrap_or_default(), "csrf");
     let r = app
         .http
         .post(format!("{}/login", app.base))

@@ -94,7 +94,7 @@ impl Session {
     }
 }
 
-fn cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn cookie(res: &reqwest::Response, name: &str) -> Option<String> {
     res.headers()
         .get_all("set-cookie")
         .iter()
@@ -105,7 +105,7 @@ fn cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// The value of the first hidden field with this name.
-fn field(html: &str, name: &str) -> String {
+pub(crate) fn field(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|r| r.split('"').next())
