@@ -8,12 +8,14 @@
 
 pub mod checks;
 mod detect;
+mod erase;
 mod mask;
 pub mod sample;
 
 use std::ops::Range;
 
 pub use detect::find;
+pub use erase::{Known, erase};
 pub use mask::{Masked, mask, mask_value};
 
 /// What a piece of personal data is.

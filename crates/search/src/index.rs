@@ -227,6 +227,9 @@ struct Payload {
     /// Article feed (revision ids).
     #[serde(default)]
     articles: i64,
+    /// Completed erasures purged from the files (see [`SearchIndex::purge`]).
+    #[serde(default)]
+    erased: i64,
 }
 
 /// How far into each feed the last commit reaches: every change at or below is indexed.
@@ -427,6 +430,7 @@ impl SearchIndex {
             version: VERSION,
             watermark: marks.tickets,
             articles: marks.articles,
+            erased: self.erased(),
         })
         .unwrap_or_default();
         prepared.set_payload(&payload);
@@ -434,6 +438,88 @@ impl SearchIndex {
         drop(writer);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// How many completed erasures the files have been purged of.
+    pub fn erased(&self) -> i64 {
+        Self::payload_of(&self.index).map_or(0, |p| p.erased)
+    }
+
+    /// Rewrites the segments that hold replaced or deleted documents, so that their old text
+    /// leaves the files (tantivy only marks a replaced document deleted), and records that
+    /// `erased` erasures are now purged. Erasures are rare and worth a merge.
+    pub fn purge(&self, erased: i64) -> Result<()> {
+        let mut writer = self.writer();
+        let dirty: Vec<_> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .filter(|s| s.num_deleted_docs() > 0)
+            .map(|s| s.segment_id())
+            .collect();
+        if !dirty.is_empty() {
+            writer.merge(&dirty).wait()?;
+        }
+        let mut payload = Self::payload_of(&self.index).unwrap_or(Payload {
+            version: VERSION,
+            watermark: 0,
+            articles: 0,
+            erased: 0,
+        });
+        payload.erased = erased;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&payload).unwrap_or_default());
+        prepared.commit()?;
+        writer.garbage_collect_files().wait()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Every place in the index where any of `needles` (compared ignoring ASCII case) still
+    /// is: the stored text of every document, deleted ones included, and every indexed term.
+    /// For proving an erasure; it reads the whole index.
+    pub fn find_anywhere(&self, needles: &[&str]) -> Result<Vec<String>> {
+        let needles: Vec<String> = needles.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let hit = |text: &str| {
+            let text = text.to_ascii_lowercase();
+            needles
+                .iter()
+                .find(|n| text.contains(String::as_str(n)))
+                .cloned()
+        };
+        let schema = self.index.schema();
+        let mut found = Vec::new();
+        for segment in self.reader.searcher().segment_readers() {
+            let store = segment
+                .get_store_reader(1)
+                .map_err(tantivy::TantivyError::from)?;
+            for doc in store.iter::<TantivyDocument>(None) {
+                for (field, value) in doc?.field_values() {
+                    if let Some(needle) = value.as_str().and_then(hit) {
+                        let name = schema.get_field_name(field);
+                        found.push(format!("stored {name}: {needle}"));
+                    }
+                }
+            }
+            for (field, entry) in schema.fields() {
+                if !entry.is_indexed() {
+                    continue;
+                }
+                let index = segment.inverted_index(field)?;
+                let mut terms = index
+                    .terms()
+                    .stream()
+                    .map_err(tantivy::TantivyError::from)?;
+                while terms.advance() {
+                    if let Some(needle) = hit(&String::from_utf8_lossy(terms.key())) {
+                        found.push(format!("term in {}: {needle}", entry.name()));
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn document(&self, doc: &Doc<'_>) -> (DocKey, TantivyDocument) {

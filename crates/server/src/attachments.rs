@@ -123,6 +123,15 @@ pub async fn save(dir: &Path, sha256: &str, bytes: &[u8]) -> std::io::Result<()>
     tokio::fs::rename(&tmp, &path).await
 }
 
+/// Deletes a stored file for good; one already gone is fine (erasure is retried).
+pub async fn remove(dir: &Path, sha256: &str) -> std::io::Result<()> {
+    let path = path_of(dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+    match tokio::fs::remove_file(&path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The stored file as a download that no browser renders as a page: the sniffed type,
 /// `nosniff`, a sandboxing CSP, and `attachment` for everything but images.
 pub async fn serve(dir: &Path, a: &Attachment) -> Response {

@@ -124,6 +124,11 @@ pub struct PrivacyConfig {
     pub mask_channels: Vec<closedloop_domain::Channel>,
     /// The lowest role that may reveal masked values (every reveal is logged).
     pub reveal_from: closedloop_domain::Role,
+    /// Hours within which a request to erase a person's data must be done; administrators
+    /// are alerted when one is not.
+    pub erasure_hours: u32,
+    /// How often (ms) the erasure worker looks for requests.
+    pub erasure_poll_ms: u64,
 }
 
 impl Default for PrivacyConfig {
@@ -131,6 +136,8 @@ impl Default for PrivacyConfig {
         Self {
             mask_channels: closedloop_store::PrivacyPolicy::default().mask_channels,
             reveal_from: closedloop_domain::Role::Supervisor,
+            erasure_hours: 72,
+            erasure_poll_ms: 60_000,
         }
     }
 }
@@ -411,6 +418,8 @@ const ENV_KEYS: &[&str] = &[
     "imap.poll_ms",
     "time_zone",
     "privacy.reveal_from",
+    "privacy.erasure_hours",
+    "privacy.erasure_poll_ms",
 ];
 
 #[derive(Debug, Error)]
@@ -527,6 +536,12 @@ impl Config {
         };
         if !self.privacy.reveal_from.is_staff() {
             return bad("privacy.reveal_from", "must be agent, supervisor or admin");
+        }
+        if !(1..=24 * 30).contains(&self.privacy.erasure_hours) {
+            return bad("privacy.erasure_hours", "must be from 1 to 720");
+        }
+        if self.privacy.erasure_poll_ms < 100 {
+            return bad("privacy.erasure_poll_ms", "must be at least 100");
         }
         if let Some(url) = &self.database_url {
             let u = url.expose();

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod duplicates;
+pub mod erasure;
 pub mod error;
 pub mod hot;
 pub mod http;
@@ -167,6 +168,7 @@ impl App {
         let search = tokio::spawn(search::follow(self.state.clone()));
         let terms = tokio::spawn(hot::follow(self.state.clone()));
         let facts = tokio::spawn(report_facts(self.state.clone()));
+        let erasure = tokio::spawn(erasure::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -180,6 +182,7 @@ impl App {
         search.abort();
         terms.abort();
         facts.abort();
+        erasure.abort();
         self.store.close().await;
         result
     }

@@ -229,6 +229,18 @@ impl Search {
         Ok(done)
     }
 
+    /// Rewrites the index files without the text that erasures replaced (see
+    /// [`SearchIndex::purge`]); `erased` is how many erasures that covers.
+    pub async fn purge(&self, erased: i64) -> Result<(), SearchFailure> {
+        let _writing = self.cursor.lock().await;
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.purge(erased))
+            .await
+            .map_err(|e| SearchFailure::Task(e.to_string()))??;
+        tracing::info!(erased, "search index purged of erased text");
+        Ok(())
+    }
+
     /// The scope a principal searches in: the store's rule for tickets, mirrored.
     pub fn scope_of(principal: &Principal) -> Scope {
         match principal.role {
@@ -404,8 +416,19 @@ pub async fn follow(state: AppState) {
         }
     }
     loop {
-        if let Err(error) = search.catch_up(store).await {
-            tracing::warn!(%error, "search index pass failed");
+        // Read before catching up: the erasures counted have their changes in the feed read next.
+        let erased = store.erasures_completed().await;
+        match search.catch_up(store).await {
+            Err(error) => tracing::warn!(%error, "search index pass failed"),
+            Ok(_) => match erased {
+                Ok(n) if n > search.index().erased() => {
+                    if let Err(error) = search.purge(n).await {
+                        tracing::warn!(%error, "cannot purge erased text from the search index");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot count completed erasures"),
+            },
         }
         tokio::time::sleep(search.poll).await;
     }

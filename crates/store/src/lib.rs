@@ -127,6 +127,31 @@ pub trait Store: Send + Sync + 'static {
     async fn log_view(&self, actor: &Principal, ticket_id: i64) -> Result<()>;
     /// The access log, newest first (administrators; the caller checks).
     async fn access_log(&self, filter: &AccessFilter) -> Result<Vec<AccessEntry>>;
+    /// Records a request to erase a customer's data, due `within` from now; asking again while
+    /// one is open returns it (`false` = not new). Staff accounts are refused.
+    async fn request_erasure(
+        &self,
+        user_id: i64,
+        requested_by: i64,
+        within: chrono::Duration,
+    ) -> Result<(ErasureRequest, bool)>;
+    /// Erasure requests, newest first, of one user or of all.
+    async fn erasure_requests(
+        &self,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ErasureRequest>>;
+    /// Claims the open request due first for `lease` (none while another worker holds it),
+    /// with the attachment files to remove before completing it.
+    async fn claim_erasure(&self, lease: chrono::Duration) -> Result<Option<ErasureWork>>;
+    /// Erases the person's data in one transaction and records the request done; the files
+    /// (by digest) that were still attached then and no one else's ticket holds.
+    async fn complete_erasure(&self, request_id: i64) -> Result<Vec<String>>;
+    /// Open requests past their deadline not yet reported; administrators get an in-app
+    /// notification for each, once.
+    async fn overdue_erasures(&self) -> Result<Vec<ErasureRequest>>;
+    /// How many erasures have completed (search indexes purge when it grows).
+    async fn erasures_completed(&self) -> Result<i64>;
     async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;
     async fn update_ticket(
         &self,

@@ -53,3 +53,42 @@ pub struct AccessFilter {
     pub before: Option<i64>,
     pub limit: i64,
 }
+
+/// A person's request to have their data erased, and how it went.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErasureRequest {
+    pub id: i64,
+    pub user_id: i64,
+    /// The user themselves, or the administrator who asked on their behalf.
+    pub requested_by: i64,
+    pub requested_at: DateTime<Utc>,
+    /// By when it must be done (`privacy.erasure_hours` after the request).
+    pub due_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When administrators were told it was overdue.
+    pub alerted_at: Option<DateTime<Utc>>,
+    /// What was erased, once done.
+    pub summary: Option<ErasureSummary>,
+}
+
+/// What an erasure changed, counted.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErasureSummary {
+    /// The person's tickets: kept for the statistics, their personal fields emptied.
+    pub tickets: i64,
+    /// Texts rewritten without personal data (ticket fields, messages, notes, examples, …).
+    pub texts: i64,
+    pub attachments: i64,
+    /// Outgoing notices and mails emptied (the unsent ones not sent).
+    pub outbox: i64,
+    /// Sessions, tokens, masked originals and in-app notifications deleted.
+    pub deleted: i64,
+}
+
+/// An erasure claimed by a worker: the files it must remove before it is completed (attachments
+/// no other person's ticket holds).
+#[derive(Debug, Clone)]
+pub struct ErasureWork {
+    pub request: ErasureRequest,
+    pub files: Vec<String>,
+}

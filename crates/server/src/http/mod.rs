@@ -85,6 +85,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
         .routes(routes!(privacy::reveal))
         .routes(routes!(privacy::access_log))
+        .routes(routes!(privacy::request_erasure, privacy::erasure_status))
+        .routes(routes!(privacy::erasures))
         .routes(routes!(search::search))
         .routes(routes!(knowledge::list, knowledge::create))
         .routes(routes!(knowledge::get, knowledge::update))

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use closedloop_domain::{Role, TicketNumber};
-use closedloop_store::{AccessEntry, AccessFilter, RevealedField};
+use closedloop_store::{AccessEntry, AccessFilter, ErasureRequest, RevealedField};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -118,4 +119,79 @@ pub async fn access_log(
         .then(|| items.last().map(|e| e.id))
         .flatten();
     Ok(Json(AccessPage { items, next }))
+}
+
+/// Asks for a person's data to be erased: within `privacy.erasure_hours` (default 72) their
+/// tickets keep only what statistics count, and everything else of theirs (personal fields,
+/// personal data in messages, attachments, the search index, outgoing mail, training examples,
+/// the account's name and address) is removed. Customers ask for themselves; administrators
+/// for anyone who is a customer. Asking again while a request is open returns it (200).
+#[utoipa::path(post, path = "/api/v1/users/{id}/erasure", tag = "privacy",
+    params(("id" = i64, Path, description = "the user whose data is erased")),
+    responses((status = 202, body = ErasureRequest), (status = 200, body = ErasureRequest),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn request_erasure(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, Json<ErasureRequest>)> {
+    may_see_erasures(&actor.0, id)?;
+    let within = chrono::Duration::hours(i64::from(state.config.privacy.erasure_hours));
+    let (request, new) = state
+        .store
+        .request_erasure(id, actor.0.user_id, within)
+        .await?;
+    tracing::info!(
+        user = id,
+        by = actor.0.user_id,
+        request = request.id,
+        "erasure requested"
+    );
+    let status = if new {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(request)))
+}
+
+/// A user's erasure requests, newest first: when each is due and when it was done.
+#[utoipa::path(get, path = "/api/v1/users/{id}/erasure", tag = "privacy",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ErasureRequest>), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn erasure_status(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<ErasureRequest>>> {
+    may_see_erasures(&actor.0, id)?;
+    Ok(Json(state.store.erasure_requests(Some(id), 100).await?))
+}
+
+/// Every erasure request, newest first (administrators): open ones past `due_at` are overdue.
+#[utoipa::path(get, path = "/api/v1/erasures", tag = "privacy",
+    responses((status = 200, body = Vec<ErasureRequest>), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn erasures(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> ApiResult<Json<Vec<ErasureRequest>>> {
+    if actor.0.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "erasure requests are for administrators",
+        ));
+    }
+    Ok(Json(state.store.erasure_requests(None, 500).await?))
+}
+
+fn may_see_erasures(who: &closedloop_store::Principal, user_id: i64) -> ApiResult<()> {
+    if who.role == Role::Admin || who.user_id == user_id {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only administrators act on someone else's erasure",
+        ))
+    }
 }

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     /// The app's own store, for driving what its background workers do on their schedule.
     pub store: Arc<dyn closedloop_store::Store>,
+    /// The app's state, for running a background worker's pass at a chosen moment.
+    pub state: closedloop_server::AppState,
     config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     dir: Arc<tempfile::TempDir>,
@@ -139,6 +141,7 @@ async fn start_app(config: Config, clock: Arc<FixedClock>, dir: Arc<tempfile::Te
         admin,
         clock,
         store: state.store.clone(),
+        state,
         config,
         shutdown: Some(tx),
         dir,
@@ -146,6 +149,15 @@ async fn start_app(config: Config, clock: Arc<FixedClock>, dir: Arc<tempfile::Te
 }
 
 impl TestApp {
+    /// Where the app keeps its files (the SQLite database, attachments, the search index).
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn database_url(&self) -> String {
+        self.config.database_url()
+    }
+
     /// Another instance on the same database and data directory, configured differently (a
     /// fix deployed, say).
     pub async fn sibling(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
@@ -216,8 +228,20 @@ impl TestApp {
 
     /// Creates an account through the API and returns a token for it.
     pub async fn user(&self, email: &str, role: &str, departments: &[&str]) -> String {
+        let name = email.split('@').next().unwrap_or_default();
+        self.user_named(email, name, role, departments).await
+    }
+
+    /// [`TestApp::user`] with a display name of its own.
+    pub async fn user_named(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+        departments: &[&str],
+    ) -> String {
         let r = self
-            .post(&self.admin, "/api/v1/users", json!({"email": email, "name": email.split('@').next(), "role": role, "password": "password-123", "departments": departments}))
+            .post(&self.admin, "/api/v1/users", json!({"email": email, "name": name, "role": role, "password": "password-123", "departments": departments}))
             .await;
         assert_eq!(
             r.status,

@@ -61,6 +61,8 @@ on_every_backend!(
     the_report_page_draws_charts_for_supervisors_only,
     articles_are_drafted_from_answers_published_by_supervisors_and_found_by_users,
     personal_data_from_public_channels_is_masked_and_revealed_on_record,
+    erasure_leaves_nothing_of_the_person_and_the_reports_unchanged,
+    overdue_erasures_alert_administrators_once,
     accounts_lock_after_failed_sign_ins_in_a_row,
     read_only_tokens_read_and_cannot_change_or_escalate,
     the_workspace_suggests_resolved_tickets_that_read_alike,

@@ -5,6 +5,7 @@ mod canned;
 mod changes;
 mod closing;
 mod committer;
+mod erasure;
 mod knowledge;
 mod learning;
 mod links;
@@ -155,9 +156,12 @@ impl SqlStore {
                         if dialect == Dialect::Sqlite {
                             // WAL lets readers run beside the writer; NORMAL sync is durable across
                             // process crashes (only an OS crash can lose the last commits).
+                            // secure_delete FAST zeroes the old copy of a changed row in its page
+                            // at no extra I/O, so an erasure leaves no earlier text in the file.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA secure_delete = FAST;",
                             )
                             .await?;
                         } else {
@@ -638,6 +642,34 @@ impl crate::Store for SqlStore {
     }
     async fn access_log(&self, filter: &crate::AccessFilter) -> Result<Vec<crate::AccessEntry>> {
         self.access_log_impl(filter).await
+    }
+    async fn request_erasure(
+        &self,
+        user_id: i64,
+        requested_by: i64,
+        within: chrono::Duration,
+    ) -> Result<(crate::ErasureRequest, bool)> {
+        self.request_erasure_impl(user_id, requested_by, within)
+            .await
+    }
+    async fn erasure_requests(
+        &self,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<crate::ErasureRequest>> {
+        self.erasure_requests_impl(user_id, limit).await
+    }
+    async fn claim_erasure(&self, lease: chrono::Duration) -> Result<Option<crate::ErasureWork>> {
+        self.claim_erasure_impl(lease).await
+    }
+    async fn complete_erasure(&self, request_id: i64) -> Result<Vec<String>> {
+        self.complete_erasure_impl(request_id).await
+    }
+    async fn overdue_erasures(&self) -> Result<Vec<crate::ErasureRequest>> {
+        self.overdue_erasures_impl().await
+    }
+    async fn erasures_completed(&self) -> Result<i64> {
+        self.erasures_completed_impl().await
     }
     async fn list_tickets(
         &self,

@@ -1,0 +1,74 @@
+//! The erasure worker: carries out requests to erase a person's data within
+//! `privacy.erasure_hours`, and alerts administrators about any that are late.
+//!
+//! Every instance runs it; the store's lease hands each request to one. The database part is
+//! one transaction; files are removed before it (the attachments held then) and after it (any
+//! attached meanwhile), and removing a file twice is harmless, so a crash anywhere is repaired
+//! by the next claim once the lease runs out. Search indexes re-read the tickets from the feed
+//! and then purge the old text from their files (`search::follow`).
+
+use std::time::Duration;
+
+use crate::AppState;
+
+/// How long a claimed request is left to one worker before another may take it over.
+const LEASE_MINUTES: i64 = 10;
+
+pub async fn run(state: AppState) {
+    let every = Duration::from_millis(state.config.privacy.erasure_poll_ms);
+    loop {
+        match pass(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(requests = n, "personal data erased"),
+            Err(error) => tracing::warn!(%error, "erasure pass failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Works every claimable request, then reports overdue ones; how many were completed.
+pub async fn pass(state: &AppState) -> Result<usize, closedloop_store::StoreError> {
+    let dir = state.config.attachments_dir();
+    let mut done = 0;
+    while let Some(work) = state
+        .store
+        .claim_erasure(chrono::Duration::minutes(LEASE_MINUTES))
+        .await?
+    {
+        let id = work.request.id;
+        if let Err(error) = remove_files(&dir, &work.files).await {
+            // Left claimed: retried when the lease ends, and alerted if that is too late.
+            tracing::error!(request = id, %error, "cannot remove an erased person's files");
+            continue;
+        }
+        let late = state.store.complete_erasure(id).await?;
+        // The person's tokens are gone from the database; this instance forgets them now,
+        // others within the cache's few seconds.
+        state.tokens.forget();
+        if let Err(error) = remove_files(&dir, &late).await {
+            tracing::error!(request = id, %error, "cannot remove an erased person's files");
+        }
+        tracing::info!(
+            request = id,
+            user = work.request.user_id,
+            "erasure completed"
+        );
+        done += 1;
+    }
+    for late in state.store.overdue_erasures().await? {
+        tracing::error!(
+            request = late.id,
+            user = late.user_id,
+            due = %late.due_at,
+            "erasure request overdue; administrators notified"
+        );
+    }
+    Ok(done)
+}
+
+async fn remove_files(dir: &std::path::Path, files: &[String]) -> std::io::Result<()> {
+    for sha256 in files {
+        crate::attachments::remove(dir, sha256).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! Erasure of one person's data: planted everywhere it can live, then proved gone by a scan of
+//! the whole database, the attachment folder and the search index, with the reports unchanged.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::mail::{bearer, post_mail};
+use crate::harness::{Backend, TestApp, spawn_with};
+
+const NAME: &str = "Zhang Sanfeng";
+const NAME_ZH: &str = "张三丰";
+const EMAIL: &str = "zhang.sanfeng@example.cn";
+const MOBILE: &str = "13912345678";
+const RESIDENT_ID: &str = "11010519491231002X";
+const ORDER: &str = "TB20261122778899";
+/// Another customer's data, which must survive the erasure.
+const OTHER_MOBILE: &str = "13698765432";
+
+/// What must not remain anywhere after the erasure.
+const PERSONAL: &[&str] = &[NAME, NAME_ZH, EMAIL, MOBILE, RESIDENT_ID, ORDER];
+
+/// `table: needle` for each table in which a column of a row holds a needle (ignoring ASCII case):
+/// the full scan, done by the database over every table it has.
+async fn tables_holding(app: &TestApp, needles: &[&str]) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let url = app.database_url();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    let sqlite = url.starts_with("sqlite:");
+    let tables_sql = if sqlite {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    } else {
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+    };
+    let tables: Vec<String> = sqlx::query_scalar(tables_sql)
+        .fetch_all(&mut conn)
+        .await
+        .expect("tables");
+    let mut holding = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = if sqlite {
+            sqlx::query(&format!("PRAGMA table_info({table})"))
+                .fetch_all(&mut conn)
+                .await
+                .expect("columns")
+                .iter()
+                .map(|r| r.get::<String, _>(1))
+                .collect()
+        } else {
+            sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1",
+            )
+            .bind(&table)
+            .fetch_all(&mut conn)
+            .await
+            .expect("columns")
+        };
+        for needle in needles {
+            let n = needle.to_ascii_lowercase();
+            let tests: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    if sqlite {
+                        // Byte-wise, so blobs are searched too.
+                        format!("instr(lower(\"{c}\"), '{n}') > 0")
+                    } else {
+                        format!("strpos(lower(\"{c}\"::text), '{n}') > 0")
+                    }
+                })
+                .collect();
+            let sql = format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE {}",
+                tests.join(" OR ")
+            );
+            let n: i64 = sqlx::query_scalar(&sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            if n > 0 {
+                holding.push(format!("{table}: {needle}"));
+            }
+        }
+    }
+    holding.sort();
+    holding
+}
+
+/// Files under `dir` whose bytes hold any of `needles`.
+fn files_holding(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needles));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            for n in needles {
+                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                    found.push(format!("{}: {n}", path.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn mail_with_text_file(from: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let file = format!("收款人 {NAME_ZH}\n手机 {MOBILE}\n身份证 {RESIDENT_ID}\n");
+    format!(
+        "From: {NAME} <{from}>\r\nTo: support@shop.example\r\nSubject: 发票抬头 invoice\r\n\
+         Message-ID: <erase-1@example.cn>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         发票开给{NAME_ZH}，电话{MOBILE}。Please invoice {NAME}.\r\n\
+         --b1\r\nContent-Type: text/plain; name=\"details.txt\"\r\nContent-Disposition: attachment; filename=\"details.txt\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(file.as_bytes()),
+    )
+    .into_bytes()
+}
+
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    let users = app.get(&app.admin, "/api/v1/users").await;
+    users
+        .body
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["email"] == email)
+        .and_then(|u| u["id"].as_i64())
+        .expect("user listed")
+}
+
+/// The report numbers an erasure must leave as they were.
+async fn totals(app: &TestApp) -> Value {
+    let period = "from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z";
+    let r = app
+        .get(&app.admin, &format!("/api/v1/reports/service?{period}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(backend: Backend) {
+    // The worker's own schedule is out of the way: the test runs its passes.
+    let app = spawn_with(backend, |c| c.privacy.erasure_poll_ms = 3_600_000).await;
+    let agent = app.user("pay@shop.example", "agent", &["payment"]).await;
+    let customer = app
+        .user_named(EMAIL, &format!("{NAME_ZH} {NAME}"), "customer", &[])
+        .await;
+    let other = app.user("li.lei@example.org", "customer", &[]).await;
+    let id = user_id(&app, EMAIL).await;
+
+    // Planted: a web ticket and a reply, a social ticket logged by staff (masked, original kept
+    // aside), a mail with an attachment, an agent's note and a category correction (a training
+    // example), notices to the person.
+    let web = app
+        .create(
+            &customer,
+            json!({"channel": "web", "category": "payment", "order_number": ORDER,
+                   "description": format!("我是{NAME_ZH}（{NAME}），退款没到账。手机{MOBILE}，身份证{RESIDENT_ID}，邮箱 {EMAIL}")}),
+        )
+        .await;
+    let r = app
+        .post(
+            &customer,
+            &format!("/api/v1/tickets/{web}/replies"),
+            json!({"body": format!("还没到，请打 {MOBILE} 找我")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let social = app
+        .create(
+            &app.admin,
+            json!({"channel": "social", "requester_email": EMAIL, "category": "payment",
+                   "description": format!("微博：{NAME_ZH} 说退款没到，手机{MOBILE}")}),
+        )
+        .await;
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{social}/replies"),
+            json!({"body": format!("{NAME_ZH}您好，我们会打 {MOBILE} 联系您")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = post_mail(&app, Some(&bearer(&app.admin)), mail_with_text_file(EMAIL)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mailed = r.str("ticket");
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{web}/notes"),
+            json!({"body": format!("核对了身份证 {RESIDENT_ID}，是本人")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .patch(
+            &app.admin,
+            &format!("/api/v1/tickets/{web}"),
+            json!({"category": "logistics"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let kept = app
+        .create(
+            &other,
+            json!({"channel": "web", "description": format!("快递丢了，电话{OTHER_MOBILE}")}),
+        )
+        .await;
+    app.state
+        .search
+        .catch_up(app.store.as_ref())
+        .await
+        .expect("indexed");
+
+    // The planting reached every place the erasure must clean.
+    let before = tables_holding(&app, PERSONAL).await;
+    for table in [
+        "tickets",
+        "timeline",
+        "personal_data",
+        "triage_examples",
+        "users",
+        "mail_messages",
+        "ticket_participants",
+        "notices",
+    ] {
+        assert!(
+            before.iter().any(|h| h.starts_with(&format!("{table}: "))),
+            "nothing planted in {table}: {before:?}"
+        );
+    }
+    let attachments = app.data_dir().join("attachments");
+    assert!(
+        !files_holding(&attachments, &[MOBILE]).is_empty(),
+        "the attachment holds the number"
+    );
+    assert!(
+        !app.state
+            .search
+            .index()
+            .find_anywhere(PERSONAL)
+            .expect("scan")
+            .is_empty()
+    );
+    let reports = totals(&app).await;
+
+    // Who may ask: the person and administrators; staff accounts are not erased.
+    let path = format!("/api/v1/users/{id}/erasure");
+    assert_eq!(
+        app.post(&agent, &path, json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let admin_id = user_id(&app, crate::harness::ADMIN_EMAIL).await;
+    let r = app
+        .post(
+            &app.admin,
+            &format!("/api/v1/users/{admin_id}/erasure"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.error_field(), Some("user_id"));
+    let asked = app.post(&customer, &path, json!({})).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    let again = app.post(&app.admin, &path, json!({})).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "asking again returns the open request"
+    );
+    assert_eq!(again.body["id"], asked.body["id"]);
+    let due = chrono::DateTime::parse_from_rfc3339(&asked.str("due_at")).expect("due_at");
+    assert_eq!(due.to_utc() - app.clock_now(), chrono::Duration::hours(72));
+
+    let done = closedloop_server::erasure::pass(&app.state)
+        .await
+        .expect("pass");
+    assert_eq!(done, 1);
+
+    // Nothing of the person is left in the database, the files or the index.
+    let after = tables_holding(&app, PERSONAL).await;
+    assert!(after.is_empty(), "personal data left in {after:?}");
+    assert!(files_holding(&attachments, PERSONAL).is_empty());
+    if backend == Backend::Sqlite {
+        // The database file and its log themselves, free pages included.
+        let db = files_holding(&app.data_dir().join(""), PERSONAL)
+            .into_iter()
+            .filter(|f| f.contains("closedloop.db"))
+            .collect::<Vec<_>>();
+        assert!(db.is_empty(), "{db:?}");
+    }
+    let mut index_left = Vec::new();
+    for _ in 0..100 {
+        index_left = app
+            .state
+            .search
+            .index()
+            .find_anywhere(PERSONAL)
+            .expect("scan");
+        if index_left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        index_left.is_empty(),
+        "the search index still holds {index_left:?}"
+    );
+    assert!(files_holding(&app.data_dir().join("search"), &[MOBILE, RESIDENT_ID]).is_empty());
+
+    // What statistics count stays: the tickets, their categories and the report numbers.
+    assert_eq!(totals(&app).await, reports);
+    for number in [&web, &social, &mailed] {
+        let t = app
+            .get(&app.admin, &format!("/api/v1/tickets/{number}"))
+            .await;
+        assert_eq!(t.status, StatusCode::OK);
+        assert!(
+            t.str("description").contains("退款") || number == &mailed,
+            "{}",
+            t.body
+        );
+    }
+    let t = app.get(&app.admin, &format!("/api/v1/tickets/{web}")).await;
+    assert_eq!(t.str("category"), "logistics");
+    // The other customer is untouched.
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{kept}"))
+        .await;
+    assert!(t.str("description").contains(OTHER_MOBILE));
+    // The person's sign-in is gone; the request records what was done.
+    assert_eq!(
+        app.get(&customer, "/api/v1/tickets").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let record = app.get(&app.admin, &path).await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(
+        record.body[0]["completed_at"].is_string(),
+        "{}",
+        record.body
+    );
+    assert_eq!(record.body[0]["summary"]["tickets"], 3);
+    assert_eq!(record.body[0]["summary"]["attachments"], 1);
+}
+
+pub async fn overdue_erasures_alert_administrators_once(backend: Backend) {
+    let app = spawn_with(backend, |c| c.privacy.erasure_poll_ms = 3_600_000).await;
+    let customer = app.user("late@example.org", "customer", &[]).await;
+    let id = user_id(&app, "late@example.org").await;
+    let r = app
+        .post(&customer, &format!("/api/v1/users/{id}/erasure"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    // A worker that claimed it and died holds it for its lease.
+    let stuck = app
+        .store
+        .claim_erasure(chrono::Duration::hours(100))
+        .await
+        .expect("claim");
+    assert!(stuck.is_some());
+
+    app.clock.advance(chrono::Duration::hours(71));
+    assert_eq!(
+        closedloop_server::erasure::pass(&app.state)
+            .await
+            .expect("pass"),
+        0
+    );
+    let alerts = |n: &Value| {
+        n.as_array()
+            .expect("notifications")
+            .iter()
+            .filter(|x| x["kind"] == "erasure_overdue")
+            .count()
+    };
+    assert_eq!(
+        alerts(&app.get(&app.admin, "/api/v1/notifications").await.body),
+        0
+    );
+
+    app.clock.advance(chrono::Duration::hours(2));
+    closedloop_server::erasure::pass(&app.state)
+        .await
+        .expect("pass");
+    closedloop_server::erasure::pass(&app.state)
+        .await
+        .expect("pass");
+    let n = app.get(&app.admin, "/api/v1/notifications").await;
+    assert_eq!(alerts(&n.body), 1, "alerted once: {}", n.body);
+    let list = app.get(&app.admin, "/api/v1/erasures").await;
+    assert!(list.body[0]["alerted_at"].is_string(), "{}", list.body);
+    assert!(list.body[0]["completed_at"].is_null());
+    assert_eq!(
+        app.get(&customer, "/api/v1/erasures").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Once the dead worker's lease is over, the next pass does it.
+    app.clock.advance(chrono::Duration::hours(100));
+    assert_eq!(
+        closedloop_server::erasure::pass(&app.state)
+            .await
+            .expect("pass"),
+        1
+    );
+    let list = app.get(&app.admin, "/api/v1/erasures").await;
+    assert!(list.body[0]["completed_at"].is_string(), "{}", list.body);
+}
