@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::security_log::Caller;
 
 pub const SESSION_COOKIE: &str = "closedloop_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -160,6 +161,9 @@ impl FromRequestParts<AppState> for Actor {
                     found
                 }
             };
+            if let Some(caller) = parts.extensions.get::<Caller>() {
+                caller.set(principal.user_id);
+            }
             if scope == TokenScope::Read && !safe {
                 tracing::warn!(user = principal.user_id, path = %parts.uri.path(), "read-only token refused a change");
                 return Err(ApiError::new(
@@ -179,6 +183,9 @@ impl FromRequestParts<AppState> for Actor {
             .principal_by_session(&digest(cookie.value()))
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            caller.set(principal.user_id);
+        }
         // Cookies ride along on cross-site requests; a header another site cannot set proves the
         // request came from our own page.
         if !safe {

@@ -89,7 +89,10 @@ impl IntoResponse for ApiError {
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        res.extensions_mut()
+            .insert(crate::security_log::ErrorCode(self.code));
+        res
     }
 }
 

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod notify;
 pub mod rate_limit;
 pub mod search;
+pub mod security_log;
 pub mod signature;
 pub mod triage;
 pub mod web;

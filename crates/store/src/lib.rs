@@ -150,6 +150,15 @@ pub trait Store: Send + Sync + 'static {
     /// Open requests past their deadline not yet reported; administrators get an in-app
     /// notification for each, once.
     async fn overdue_erasures(&self) -> Result<Vec<ErasureRequest>>;
+    /// Appends to the security log (`id` is ignored).
+    async fn record_security_event(&self, event: &SecurityEvent) -> Result<()>;
+    /// The security log, newest first, of one caller or of all.
+    async fn security_events(
+        &self,
+        actor_id: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<SecurityEvent>>;
     /// How many erasures have completed (search indexes purge when it grows).
     async fn erasures_completed(&self) -> Result<i64>;
     async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;

@@ -92,3 +92,17 @@ pub struct ErasureWork {
     pub request: ErasureRequest,
     pub files: Vec<String>,
 }
+
+/// A request refused for a security reason: who (when known), what was answered, and where.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SecurityEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    /// The error code answered (`forbidden`, `not_found`, `token_scope`, `invalid_credentials`,
+    /// `account_locked`, ...).
+    pub code: String,
+    pub status: i64,
+    pub method: String,
+    pub path: String,
+}

@@ -87,6 +87,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::access_log))
         .routes(routes!(privacy::request_erasure, privacy::erasure_status))
         .routes(routes!(privacy::erasures))
+        .routes(routes!(privacy::security_log))
         .routes(routes!(search::search))
         .routes(routes!(knowledge::list, knowledge::create))
         .routes(routes!(knowledge::get, knowledge::update))
@@ -160,6 +161,10 @@ pub fn router(state: AppState) -> Router {
             "this endpoint does not take that method",
         )
     })
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::security_log::record,
+    ))
     .layer(DefaultBodyLimit::max(max_body))
     .layer(SetResponseHeaderLayer::overriding(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use closedloop_domain::{Role, TicketNumber};
-use closedloop_store::{AccessEntry, AccessFilter, ErasureRequest, RevealedField};
+use closedloop_store::{AccessEntry, AccessFilter, ErasureRequest, RevealedField, SecurityEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -83,19 +83,7 @@ pub async fn access_log(
         ..AccessFilter::default()
     };
     for (key, value) in &q {
-        let int = |min: i64, max: i64| {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|v| (min..=max).contains(v))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        key,
-                        "invalid_value",
-                        format!("must be a whole number from {min} to {max}"),
-                    )
-                })
-        };
+        let int = |min, max| whole_number(key, value, min, max);
         match key.as_str() {
             "ticket" => {
                 filter.ticket = Some(value.parse::<TicketNumber>().map_err(|_| {
@@ -194,4 +182,69 @@ fn may_see_erasures(who: &closedloop_store::Principal, user_id: i64) -> ApiResul
             "only administrators act on someone else's erasure",
         ))
     }
+}
+
+/// A query parameter that must be a whole number in `min..=max` (422 naming it otherwise).
+fn whole_number(key: &str, value: &str, min: i64, max: i64) -> ApiResult<i64> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                key,
+                "invalid_value",
+                format!("must be a whole number from {min} to {max}"),
+            )
+        })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SecurityPage {
+    pub items: Vec<SecurityEvent>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    pub next: Option<i64>,
+}
+
+/// Requests refused for security reasons, newest first (administrators): failed and locked
+/// sign-ins, missing CSRF tokens, read-only tokens used to write, and records asked for
+/// outside the caller's scope. Nothing can change the log through any route.
+#[utoipa::path(get, path = "/api/v1/security-log", tag = "privacy",
+    params(
+        ("actor_id" = Option<i64>, Query, description = "a user id"),
+        ("before" = Option<i64>, Query, description = "the `next` of the previous page"),
+        ("limit" = Option<i64>, Query, description = "1-500, default 100"),
+    ),
+    responses((status = 200, body = SecurityPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn security_log(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<SecurityPage>> {
+    if actor.0.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "the security log is for administrators",
+        ));
+    }
+    let (mut actor_id, mut before, mut limit) = (None, None, 100);
+    for (key, value) in &q {
+        match key.as_str() {
+            "actor_id" => actor_id = Some(whole_number(key, value, 1, i64::MAX)?),
+            "before" => before = Some(whole_number(key, value, 1, i64::MAX)?),
+            "limit" => limit = whole_number(key, value, 1, 500)?,
+            _ => {
+                return Err(ApiError::invalid(
+                    key,
+                    "unknown_parameter",
+                    "not a parameter of this route",
+                ));
+            }
+        }
+    }
+    let items = state.store.security_events(actor_id, before, limit).await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(SecurityPage { items, next }))
 }

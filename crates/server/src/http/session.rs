@@ -53,7 +53,7 @@ pub async fn login(
                 "wrong email or password",
             )
         })?;
-    let (cookie, csrf) = start_session(&state, user.id).await?;
+    let (cookie, csrf) = start_session(&state, user.id, &jar).await?;
     Ok((
         jar.add(cookie),
         Json(LoginResult {
@@ -128,10 +128,19 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 
 /// A new session for the user: its cookie and its CSRF token. A new session id on every login,
 /// so a fixed one planted earlier is worthless.
+/// A new session for the user, ending the one the browser came with (if any): a session
+/// whose id someone planted or saw before the sign-in is worth nothing after it.
 pub(crate) async fn start_session(
     state: &AppState,
     user_id: i64,
+    previous: &CookieJar,
 ) -> ApiResult<(Cookie<'static>, String)> {
+    if let Some(old) = previous.get(SESSION_COOKIE) {
+        state
+            .store
+            .delete_session(&auth::digest(old.value()))
+            .await?;
+    }
     let (session, digest) = auth::new_secret();
     let (csrf, _) = auth::new_secret();
     let ttl = chrono::Duration::hours(state.config.session_ttl_hours);

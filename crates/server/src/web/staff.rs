@@ -213,7 +213,7 @@ pub async fn login(
             return page(status, &p);
         }
     };
-    match start_session(&state, user.id).await {
+    match start_session(&state, user.id, &jar).await {
         Ok((cookie, _)) => {
             let to = local(&form.next, user.role.is_staff());
             (jar.add(cookie), Redirect::to(to)).into_response()

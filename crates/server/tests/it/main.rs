@@ -63,6 +63,8 @@ on_every_backend!(
     personal_data_from_public_channels_is_masked_and_revealed_on_record,
     erasure_leaves_nothing_of_the_person_and_the_reports_unchanged,
     overdue_erasures_alert_administrators_once,
+    every_ticket_route_refuses_other_departments_and_other_users_and_logs_it,
+    sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_is_logged,
     accounts_lock_after_failed_sign_ins_in_a_row,
     read_only_tokens_read_and_cannot_change_or_escalate,
     the_workspace_suggests_resolved_tickets_that_read_alike,

@@ -668,6 +668,17 @@ impl crate::Store for SqlStore {
     async fn overdue_erasures(&self) -> Result<Vec<crate::ErasureRequest>> {
         self.overdue_erasures_impl().await
     }
+    async fn record_security_event(&self, event: &crate::SecurityEvent) -> Result<()> {
+        self.record_security_event_impl(event).await
+    }
+    async fn security_events(
+        &self,
+        actor_id: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<crate::SecurityEvent>> {
+        self.security_events_impl(actor_id, before, limit).await
+    }
     async fn erasures_completed(&self) -> Result<i64> {
         self.erasures_completed_impl().await
     }

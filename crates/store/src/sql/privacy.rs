@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::tickets::load_scoped;
 use super::{Arg, Sql, SqlStore};
 use crate::model::{from_ms, to_ms};
-use crate::{AccessEntry, AccessFilter, Principal, Result, RevealedField};
+use crate::{AccessEntry, AccessFilter, Principal, Result, RevealedField, SecurityEvent};
 
 /// A field masked on intake: its original, kept apart for reveals.
 pub(crate) struct Original {
@@ -177,6 +177,56 @@ impl SqlStore {
                     ticket: r.try_get(4)?,
                     action: r.try_get(5)?,
                     kinds: split_kinds(&r.try_get::<String, _>(6)?),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn record_security_event_impl(&self, e: &SecurityEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO security_events (at, actor_id, code, status, method, path) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(to_ms(e.at))
+        .bind(e.actor_id)
+        .bind(&e.code)
+        .bind(e.status)
+        .bind(&e.method)
+        .bind(&e.path)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn security_events_impl(
+        &self,
+        actor_id: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<SecurityEvent>> {
+        let mut sql = Sql::new(
+            "SELECT id, at, actor_id, code, status, method, path FROM security_events WHERE 1 = 1",
+        );
+        if let Some(id) = actor_id {
+            sql.push(" AND actor_id = ").bind(Arg::Int(id));
+        }
+        if let Some(before) = before {
+            sql.push(" AND id < ").bind(Arg::Int(before));
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").bind(Arg::Int(limit));
+        sql.query()
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SecurityEvent {
+                    id: r.try_get(0)?,
+                    at: from_ms(r.try_get(1)?),
+                    actor_id: r.try_get(2)?,
+                    code: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    method: r.try_get(5)?,
+                    path: r.try_get(6)?,
                 })
             })
             .collect()
