@@ -10,6 +10,7 @@ pub mod config;
 pub mod duplicates;
 pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod hot;
 pub mod http;
 pub mod imap_poller;

@@ -87,6 +87,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::access_log))
         .routes(routes!(privacy::request_erasure, privacy::erasure_status))
         .routes(routes!(privacy::erasures))
+        .routes(routes!(privacy::export))
         .routes(routes!(privacy::security_log))
         .routes(routes!(search::search))
         .routes(routes!(knowledge::list, knowledge::create))

@@ -124,7 +124,7 @@ pub async fn request_erasure(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> ApiResult<(StatusCode, Json<ErasureRequest>)> {
-    may_see_erasures(&actor.0, id)?;
+    may_act_for(&actor.0, id)?;
     let within = chrono::Duration::hours(i64::from(state.config.privacy.erasure_hours));
     let (request, new) = state
         .store
@@ -154,7 +154,7 @@ pub async fn erasure_status(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<ErasureRequest>>> {
-    may_see_erasures(&actor.0, id)?;
+    may_act_for(&actor.0, id)?;
     Ok(Json(state.store.erasure_requests(Some(id), 100).await?))
 }
 
@@ -174,12 +174,12 @@ pub async fn erasures(
     Ok(Json(state.store.erasure_requests(None, 500).await?))
 }
 
-fn may_see_erasures(who: &closedloop_store::Principal, user_id: i64) -> ApiResult<()> {
+fn may_act_for(who: &closedloop_store::Principal, user_id: i64) -> ApiResult<()> {
     if who.role == Role::Admin || who.user_id == user_id {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "only administrators act on someone else's erasure",
+            "only administrators act on someone else's data",
         ))
     }
 }
@@ -247,4 +247,40 @@ pub async fn security_log(
         .then(|| items.last().map(|e| e.id))
         .flatten();
     Ok(Json(SecurityPage { items, next }))
+}
+
+/// Everything we hold about a customer that they may see, as one ZIP archive: profile,
+/// preferences, portal messages, and each ticket with its conversation, survey answer and
+/// attachments. The customer themselves, or an administrator on their behalf.
+#[utoipa::path(get, path = "/api/v1/users/{id}/export", tag = "privacy",
+    params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/zip", description = "the archive"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    may_act_for(&actor.0, id)?;
+    let bytes = crate::export::archive(&state, id).await?;
+    tracing::info!(
+        user = id,
+        by = actor.0.user_id,
+        bytes = bytes.len(),
+        "personal data exported"
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"closedloop-data-{id}.zip\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

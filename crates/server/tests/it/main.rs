@@ -63,6 +63,7 @@ on_every_backend!(
     personal_data_from_public_channels_is_masked_and_revealed_on_record,
     erasure_leaves_nothing_of_the_person_and_the_reports_unchanged,
     overdue_erasures_alert_administrators_once,
+    a_customer_downloads_all_their_data_as_one_archive,
     every_ticket_route_refuses_other_departments_and_other_users_and_logs_it,
     sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_is_logged,
     accounts_lock_after_failed_sign_ins_in_a_row,

@@ -1,5 +1,6 @@
-//! Erasure of one person's data: planted everywhere it can live, then proved gone by a scan of
-//! the whole database, the attachment folder and the search index, with the reports unchanged.
+//! One person's data: erasure (planted everywhere it can live, then proved gone by a scan of the
+//! whole database, the attachment folder and the search index, with the reports unchanged) and
+//! export as one archive.
 
 use std::path::Path;
 
@@ -415,4 +416,137 @@ pub async fn overdue_erasures_alert_administrators_once(backend: Backend) {
     );
     let list = app.get(&app.admin, "/api/v1/erasures").await;
     assert!(list.body[0]["completed_at"].is_string(), "{}", list.body);
+}
+
+pub async fn a_customer_downloads_all_their_data_as_one_archive(backend: Backend) {
+    let app = spawn_with(backend, |_| {}).await;
+    let agent = app.user("pay@shop.example", "agent", &["payment"]).await;
+    let customer = app.user_named(EMAIL, NAME, "customer", &[]).await;
+    let other = app.user("li.lei@example.org", "customer", &[]).await;
+    let id = user_id(&app, EMAIL).await;
+    let number = app
+        .create(
+            &customer,
+            json!({"channel": "web", "category": "payment", "description": "退款没到账 refund missing"}),
+        )
+        .await;
+    let r = app
+        .post(
+            &customer,
+            &format!("/api/v1/tickets/{number}/replies"),
+            json!({"body": "还在等"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{number}/notes"),
+            json!({"body": "内部：怀疑重复申请"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    for step in ["accept", "start", "propose_solution", "resolve"] {
+        assert_eq!(
+            app.act(&app.admin, &number, step).await.status,
+            StatusCode::OK,
+            "{step}"
+        );
+    }
+    let r = app
+        .post(
+            &customer,
+            &format!("/api/v1/tickets/{number}/survey"),
+            json!({"stars": 4, "comment": "还行"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = post_mail(&app, Some(&bearer(&app.admin)), mail_with_text_file(EMAIL)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mailed = r.str("ticket");
+    let theirs = app
+        .create(
+            &other,
+            json!({"channel": "web", "description": "别人的工单 someone else's"}),
+        )
+        .await;
+
+    let path = format!("/api/v1/users/{id}/export");
+    assert_eq!(app.get(&other, &path).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&agent, &path).await.status, StatusCode::FORBIDDEN);
+    let res = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("attachment")
+    );
+    let bytes = res.bytes().await.expect("bytes");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip file");
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("entry");
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut content).expect("read");
+        files.insert(f.name().to_owned(), content);
+    }
+    let text = |name: &str| {
+        String::from_utf8(
+            files
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} in {:?}", files.keys()))
+                .clone(),
+        )
+        .expect("utf-8")
+    };
+    assert!(text("README.txt").contains(EMAIL));
+    let profile: Value = serde_json::from_str(&text("profile.json")).expect("json");
+    assert_eq!(
+        (profile["email"].as_str(), profile["name"].as_str()),
+        (Some(EMAIL), Some(NAME))
+    );
+    let ticket: Value =
+        serde_json::from_str(&text(&format!("tickets/{number}/ticket.json"))).expect("json");
+    assert_eq!(ticket["status"], "resolved");
+    let messages = text(&format!("tickets/{number}/messages.json"));
+    assert!(messages.contains("还在等"), "{messages}");
+    assert!(!messages.contains("怀疑重复申请"), "staff notes stay out");
+    let survey: Value =
+        serde_json::from_str(&text(&format!("tickets/{number}/survey.json"))).expect("json");
+    assert_eq!(
+        (survey["stars"].as_i64(), survey["comment"].as_str()),
+        (Some(4), Some("还行"))
+    );
+    let attachment = files
+        .iter()
+        .find(|(name, _)| {
+            name.starts_with(&format!("tickets/{mailed}/attachments/"))
+                && name.ends_with("details.txt")
+        })
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .expect("the mailed file");
+    assert!(attachment.contains(MOBILE));
+    assert!(
+        files.keys().all(|k| !k.contains(&theirs)),
+        "another customer's ticket"
+    );
+
+    // An administrator may download it on the person's behalf; staff accounts are not exported.
+    assert_eq!(app.get(&app.admin, &path).await.status, StatusCode::OK);
+    let agent_id = user_id(&app, "pay@shop.example").await;
+    let r = app
+        .get(&app.admin, &format!("/api/v1/users/{agent_id}/export"))
+        .await;
+    assert_eq!(
+        (r.status, r.error_field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("user_id"))
+    );
 }
