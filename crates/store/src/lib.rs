@@ -159,6 +159,13 @@ pub trait Store: Send + Sync + 'static {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<SecurityEvent>>;
+    /// Sets a user's password hash and ends their sessions but `keep_session` (a digest).
+    async fn set_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()>;
     /// How many erasures have completed (search indexes purge when it grows).
     async fn erasures_completed(&self) -> Result<i64>;
     async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;

@@ -81,6 +81,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
         .routes(routes!(privacy::reveal))

@@ -126,10 +126,8 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     )
 }
 
-/// A new session for the user: its cookie and its CSRF token. A new session id on every login,
-/// so a fixed one planted earlier is worthless.
-/// A new session for the user, ending the one the browser came with (if any): a session
-/// whose id someone planted or saw before the sign-in is worth nothing after it.
+/// A new session for the user: its cookie and its CSRF token. The one the browser came with
+/// (if any) ends, so a session id someone planted or saw before the sign-in is worthless after.
 pub(crate) async fn start_session(
     state: &AppState,
     user_id: i64,
@@ -195,4 +193,67 @@ pub async fn me(Actor(p): Actor) -> Json<Me> {
         name: p.name,
         role: p.role.to_string(),
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's password. The current one is checked like a sign-in (wrong guesses
+/// count towards the lockout); the new one must meet the password policy. Every other session
+/// of the user ends; the one making the change (if any) stays.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204), (status = 422, body = ErrorBody), (status = 423, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Actor(who): Actor,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    set_password(
+        &state,
+        &who,
+        body.current_password,
+        &body.new_password,
+        &jar,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The password change itself, shared with the settings page.
+pub(crate) async fn set_password(
+    state: &AppState,
+    who: &closedloop_store::Principal,
+    current: String,
+    new: &str,
+    jar: &CookieJar,
+) -> ApiResult<()> {
+    closedloop_domain::password::check(new, &who.email)
+        .map_err(|e| ApiError::from(e).field("new_password"))?;
+    if check_credentials(state, &who.email, current)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::invalid(
+            "current_password",
+            "wrong_password",
+            "this is not your current password",
+        ));
+    }
+    let new = new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    let keep = jar.get(SESSION_COOKIE).map(|c| auth::digest(c.value()));
+    state
+        .store
+        .set_password(who.user_id, &hash, keep.as_deref())
+        .await?;
+    tracing::info!(user = who.user_id, "password changed; other sessions ended");
+    Ok(())
 }

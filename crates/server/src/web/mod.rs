@@ -67,6 +67,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login", get(staff::login_page).post(staff::login))
         .route("/lang", axum::routing::post(i18n::switch))
         .route("/settings", get(settings::show).post(settings::save))
+        .route(
+            "/settings/password",
+            axum::routing::post(settings::password),
+        )
+        .route("/settings/erase", axum::routing::post(settings::erase))
         .route("/static/console.js", get(console_js))
         .route("/agent/board", get(board::show))
         .route("/agent/board/move", axum::routing::post(board::drop))

@@ -1,5 +1,6 @@
 //! `/settings`: a signed-in user's language, time zone and, for customers, how they hear from
-//! us — the same preferences as `PUT /api/v1/me/preferences`.
+//! us — the same preferences as `PUT /api/v1/me/preferences`; their password; and, for
+//! customers, their data: the download of all of it and the request to erase it.
 
 use askama::Template;
 use axum::Form;
@@ -51,6 +52,11 @@ struct SettingsPage {
     phone: String,
     saved: bool,
     error: Option<String>,
+    user_id: i64,
+    /// Which form the flash or the error is about: `settings`, `password` or `erase`.
+    about: &'static str,
+    /// For customers with an open erasure request: when it will be done by.
+    erasure_due: Option<String>,
 }
 
 async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<(Principal, String), Response> {
@@ -59,15 +65,48 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<(Principal, Stri
         .ok_or_else(|| Redirect::to("/login?next=/settings").into_response())
 }
 
-fn render(
+/// What the page says above its forms.
+struct Outcome {
+    about: &'static str,
+    saved: bool,
+    error: Option<ApiError>,
+}
+
+impl Outcome {
+    fn none() -> Self {
+        Outcome {
+            about: "settings",
+            saved: false,
+            error: None,
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
     who: &Principal,
     tr: Tr,
     csrf: String,
     p: &Preferences,
-    saved: bool,
-    error: Option<ApiError>,
+    outcome: Outcome,
 ) -> Response {
+    let Outcome {
+        about,
+        saved,
+        error,
+    } = outcome;
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let erasure_due = if who.role == Role::Customer {
+        match state.store.erasure_requests(Some(who.user_id), 1).await {
+            Ok(list) => list
+                .into_iter()
+                .find(|r| r.completed_at.is_none())
+                .map(|r| tr.when(r.due_at)),
+            Err(e) => return refused(e),
+        }
+    } else {
+        None
+    };
     let page_ = SettingsPage {
         tr,
         here: "/settings".into(),
@@ -86,12 +125,16 @@ fn render(
             Some(f) => format!("{f}: {}", e.message),
             None => e.message,
         }),
+        user_id: who.user_id,
+        about,
+        erasure_due,
     };
     page(status, &page_)
 }
 
 #[derive(Deserialize)]
 pub struct SavedQuery {
+    /// `1` (the settings), `password` or `erase`: what was just done.
     saved: Option<String>,
 }
 
@@ -107,7 +150,19 @@ pub async fn show(
     };
     let tr = tr.for_user(&who);
     match state.store.preferences(who.user_id).await {
-        Ok(p) => render(&who, tr, csrf, &p, q.saved.is_some(), None),
+        Ok(p) => {
+            let about = match q.saved.as_deref() {
+                Some("password") => "password",
+                Some("erase") => "erase",
+                _ => "settings",
+            };
+            let outcome = Outcome {
+                about,
+                saved: q.saved.is_some(),
+                error: None,
+            };
+            render(&state, &who, tr, csrf, &p, outcome).await
+        }
         Err(e) => refused(e),
     }
 }
@@ -184,9 +239,124 @@ pub async fn save(
         }
         Err(e) => {
             let tr = tr.for_user(&who);
-            render(&who, tr, csrf, &wanted, false, Some(e.into()))
+            let outcome = Outcome {
+                error: Some(e.into()),
+                ..Outcome::none()
+            };
+            render(&state, &who, tr, csrf, &wanted, outcome).await
         }
     }
 }
 
-super::session_forms!(SettingsForm);
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub async fn password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tr: Tr,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let (who, csrf) = match signed_in(&state, &jar).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let form = match session_form(&csrf, form) {
+        Ok(f) => f,
+        Err(res) => return res,
+    };
+    let outcome = crate::http::session::set_password(
+        &state,
+        &who,
+        form.current_password,
+        &form.new_password,
+        &jar,
+    )
+    .await;
+    match outcome {
+        Ok(()) => Redirect::to("/settings?saved=password").into_response(),
+        Err(error) => {
+            let p = match state.store.preferences(who.user_id).await {
+                Ok(p) => p,
+                Err(e) => return refused(e),
+            };
+            let outcome = Outcome {
+                about: "password",
+                saved: false,
+                error: Some(error),
+            };
+            render(&state, &who, tr.for_user(&who), csrf, &p, outcome).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// A customer asks for their data to be erased (the same request as
+/// `POST /api/v1/users/{id}/erasure`); they stay signed in until the worker does it.
+pub async fn erase(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tr: Tr,
+    form: Result<Form<EraseForm>, FormRejection>,
+) -> Response {
+    let (who, csrf) = match signed_in(&state, &jar).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let form = match session_form(&csrf, form) {
+        Ok(f) => f,
+        Err(res) => return res,
+    };
+    let result = if form.confirm.is_none() {
+        Err(ApiError::invalid(
+            "confirm",
+            "not_confirmed",
+            tr.for_user(&who).t("settings.erase_unconfirmed"),
+        ))
+    } else {
+        let within = chrono::Duration::hours(i64::from(state.config.privacy.erasure_hours));
+        state
+            .store
+            .request_erasure(who.user_id, who.user_id, within)
+            .await
+            .map_err(ApiError::from)
+    };
+    match result {
+        Ok((request, _)) => {
+            tracing::info!(
+                user = who.user_id,
+                request = request.id,
+                "erasure requested"
+            );
+            Redirect::to("/settings?saved=erase").into_response()
+        }
+        Err(error) => {
+            let p = match state.store.preferences(who.user_id).await {
+                Ok(p) => p,
+                Err(e) => return refused(e),
+            };
+            let outcome = Outcome {
+                about: "erase",
+                saved: false,
+                error: Some(error),
+            };
+            render(&state, &who, tr.for_user(&who), csrf, &p, outcome).await
+        }
+    }
+}
+
+super::session_forms!(SettingsForm, PasswordForm, EraseForm);

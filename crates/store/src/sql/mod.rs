@@ -679,6 +679,14 @@ impl crate::Store for SqlStore {
     ) -> Result<Vec<crate::SecurityEvent>> {
         self.security_events_impl(actor_id, before, limit).await
     }
+    async fn set_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        self.set_password_impl(user_id, hash, keep_session).await
+    }
     async fn erasures_completed(&self) -> Result<i64> {
         self.erasures_completed_impl().await
     }

@@ -57,4 +57,25 @@ impl SqlStore {
         .await?;
         Ok(())
     }
+
+    pub(crate) async fn set_password_impl(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_session.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

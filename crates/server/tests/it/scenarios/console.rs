@@ -21,6 +21,10 @@ impl Session {
         } else {
             "password-123"
         };
+        Self::sign_in_with(app, email, password).await
+    }
+
+    pub(crate) async fn sign_in_with(app: &TestApp, email: &str, password: &str) -> Session {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

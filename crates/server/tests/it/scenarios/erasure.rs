@@ -550,3 +550,148 @@ pub async fn a_customer_downloads_all_their_data_as_one_archive(backend: Backend
         (StatusCode::UNPROCESSABLE_ENTITY, Some("user_id"))
     );
 }
+
+pub async fn from_settings_people_change_their_password_and_customers_take_or_erase_their_data(
+    backend: Backend,
+) {
+    use super::console::Session;
+    let app = spawn_with(backend, |c| c.privacy.erasure_poll_ms = 3_600_000).await;
+    let token = app.user("wang@example.cn", "customer", &[]).await;
+    let id = user_id(&app, "wang@example.cn").await;
+    let laptop = Session::sign_in(&app, "wang@example.cn").await;
+    let phone = Session::sign_in(&app, "wang@example.cn").await;
+
+    // The policy and the current password are checked; the form says which field is wrong.
+    let (status, _, page) = laptop
+        .post(
+            &app,
+            "/settings/password",
+            &[
+                ("current_password", "password-123"),
+                ("new_password", "12345678"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("new_password"), "names the field");
+    let (status, _, page) = laptop
+        .post(
+            &app,
+            "/settings/password",
+            &[
+                ("current_password", "not-it-at-all"),
+                ("new_password", "river-lamp-27"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("current_password"));
+    let (status, location, _) = laptop
+        .post(
+            &app,
+            "/settings/password",
+            &[
+                ("current_password", "password-123"),
+                ("new_password", "river-lamp-27"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/settings?saved=password")
+    );
+    // This browser stays signed in; the other one is signed out; the API token still works.
+    assert_eq!(laptop.get(&app, "/settings").await.0, StatusCode::OK);
+    assert_eq!(phone.get(&app, "/settings").await.0, StatusCode::SEE_OTHER);
+    let login = |password: &'static str| {
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"email": "wang@example.cn", "password": password}))
+            .send()
+    };
+    assert_eq!(
+        login("password-123").await.expect("login").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login("river-lamp-27").await.expect("login").status(),
+        StatusCode::OK
+    );
+    // The same over the API.
+    let r = app
+        .post(
+            &token,
+            "/api/v1/me/password",
+            json!({"current_password": "river-lamp-27", "new_password": "quiet-harbour-9"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = app
+        .post(
+            &token,
+            "/api/v1/me/password",
+            json!({"current_password": "quiet-harbour-9", "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("new_password"))
+    );
+
+    // A customer's settings offer their data and its erasure.
+    let me = Session::sign_in_with(&app, "wang@example.cn", "quiet-harbour-9").await;
+    let (_, page) = me.get(&app, "/settings").await;
+    assert!(
+        page.contains(&format!("/api/v1/users/{id}/export")),
+        "download link"
+    );
+    let download = me
+        .http
+        .get(format!("{}/api/v1/users/{id}/export", app.base))
+        .header("cookie", &me.cookies)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.headers()["content-type"], "application/zip");
+    let (status, _, _) = me.post(&app, "/settings/erase", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the box must be ticked"
+    );
+    assert!(
+        app.store
+            .erasure_requests(Some(id), 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let (status, location, _) = me.post(&app, "/settings/erase", &[("confirm", "on")]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/settings?saved=erase")
+    );
+    let (_, page) = me.get(&app, "/settings").await;
+    assert!(
+        page.contains("erasure-requested") && !page.contains("id=\"erase-data\""),
+        "{page}"
+    );
+    assert_eq!(
+        closedloop_server::erasure::pass(&app.state)
+            .await
+            .expect("pass"),
+        1
+    );
+    assert_eq!(
+        me.get(&app, "/settings").await.0,
+        StatusCode::SEE_OTHER,
+        "signed out for good"
+    );
+
+    // Staff have no data section: their work is the organisation's record.
+    app.user("staff@shop.example", "agent", &["payment"]).await;
+    let staff = Session::sign_in(&app, "staff@shop.example").await;
+    let (_, page) = staff.get(&app, "/settings").await;
+    assert!(page.contains("change-password") && !page.contains("erase-data"));
+}
