@@ -129,6 +129,8 @@ pub struct PrivacyConfig {
     pub erasure_hours: u32,
     /// How often (ms) the erasure worker looks for requests.
     pub erasure_poll_ms: u64,
+    /// Closed tickets are anonymised this many months after closing (0: kept as they are).
+    pub retention_months: u32,
 }
 
 impl Default for PrivacyConfig {
@@ -138,6 +140,7 @@ impl Default for PrivacyConfig {
             reveal_from: closedloop_domain::Role::Supervisor,
             erasure_hours: 72,
             erasure_poll_ms: 60_000,
+            retention_months: 0,
         }
     }
 }
@@ -420,6 +423,7 @@ const ENV_KEYS: &[&str] = &[
     "privacy.reveal_from",
     "privacy.erasure_hours",
     "privacy.erasure_poll_ms",
+    "privacy.retention_months",
 ];
 
 #[derive(Debug, Error)]
@@ -539,6 +543,9 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.privacy.erasure_hours) {
             return bad("privacy.erasure_hours", "must be from 1 to 720");
+        }
+        if self.privacy.retention_months > 1200 {
+            return bad("privacy.retention_months", "must be from 0 (off) to 1200");
         }
         if self.privacy.erasure_poll_ms < 100 {
             return bad("privacy.erasure_poll_ms", "must be at least 100");

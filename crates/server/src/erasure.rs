@@ -1,5 +1,6 @@
 //! The erasure worker: carries out requests to erase a person's data within
-//! `privacy.erasure_hours`, and alerts administrators about any that are late.
+//! `privacy.erasure_hours`, alerts administrators about any that are late, and anonymises
+//! closed tickets `privacy.retention_months` after closing.
 //!
 //! Every instance runs it; the store's lease hands each request to one. The database part is
 //! one transaction; files are removed before it (the attachments held then) and after it (any
@@ -55,6 +56,7 @@ pub async fn pass(state: &AppState) -> Result<usize, closedloop_store::StoreErro
         );
         done += 1;
     }
+    retention(state).await?;
     for late in state.store.overdue_erasures().await? {
         tracing::error!(
             request = late.id,
@@ -64,6 +66,44 @@ pub async fn pass(state: &AppState) -> Result<usize, closedloop_store::StoreErro
         );
     }
     Ok(done)
+}
+
+/// Tickets anonymised per transaction: each batch is short, so the writer is not held long.
+const RETENTION_BATCH: i64 = 200;
+
+/// Anonymises every ticket closed longer ago than the retention period, a batch at a time.
+/// Once a day (of all instances, the one that claims the day runs it): every run makes each
+/// search index rewrite the segments that held the tickets, which is worth doing in bulk.
+async fn retention(state: &AppState) -> Result<(), closedloop_store::StoreError> {
+    let months = state.config.privacy.retention_months;
+    if months == 0
+        || !state
+            .store
+            .claim_run("privacy_retention_last_run", chrono::Duration::hours(24))
+            .await?
+    {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let before = now
+        .checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(now);
+    let dir = state.config.attachments_dir();
+    loop {
+        let (n, files) = state
+            .store
+            .anonymise_closed(before, RETENTION_BATCH)
+            .await?;
+        if let Err(error) = remove_files(&dir, &files).await {
+            tracing::error!(%error, "cannot remove the files of anonymised tickets");
+        }
+        if n > 0 {
+            tracing::info!(tickets = n, months, "closed tickets anonymised");
+        }
+        if (n as i64) < RETENTION_BATCH {
+            return Ok(());
+        }
+    }
 }
 
 async fn remove_files(dir: &std::path::Path, files: &[String]) -> std::io::Result<()> {

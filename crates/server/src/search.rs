@@ -416,8 +416,8 @@ pub async fn follow(state: AppState) {
         }
     }
     loop {
-        // Read before catching up: the erasures counted have their changes in the feed read next.
-        let erased = store.erasures_completed().await;
+        // Read before catching up: the purges counted have their changes in the feed read next.
+        let erased = store.purges().await;
         match search.catch_up(store).await {
             Err(error) => tracing::warn!(%error, "search index pass failed"),
             Ok(_) => match erased {
@@ -427,7 +427,7 @@ pub async fn follow(state: AppState) {
                     }
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "cannot count completed erasures"),
+                Err(error) => tracing::warn!(%error, "cannot count privacy purges"),
             },
         }
         tokio::time::sleep(search.poll).await;

@@ -166,8 +166,17 @@ pub trait Store: Send + Sync + 'static {
         hash: &str,
         keep_session: Option<&str>,
     ) -> Result<()>;
-    /// How many erasures have completed (search indexes purge when it grows).
-    async fn erasures_completed(&self) -> Result<i64>;
+    /// How many purges (completed erasures, retention batches) have run: search indexes
+    /// rewrite their files when it grows.
+    async fn purges(&self) -> Result<i64>;
+    /// Retention: anonymises up to `limit` tickets closed before `before` (texts without
+    /// personal data, personal fields emptied, attachments deleted; the rows statistics count
+    /// stay); how many, and the attachment files (digests) no ticket holds any more.
+    async fn anonymise_closed(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<(usize, Vec<String>)>;
     async fn list_tickets(&self, actor: &Principal, filter: &TicketFilter) -> Result<Page<Ticket>>;
     async fn update_ticket(
         &self,

@@ -64,6 +64,7 @@ on_every_backend!(
     erasure_leaves_nothing_of_the_person_and_the_reports_unchanged,
     overdue_erasures_alert_administrators_once,
     a_customer_downloads_all_their_data_as_one_archive,
+    closed_tickets_are_anonymised_after_the_retention_period,
     from_settings_people_change_their_password_and_customers_take_or_erase_their_data,
     every_ticket_route_refuses_other_departments_and_other_users_and_logs_it,
     sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_is_logged,

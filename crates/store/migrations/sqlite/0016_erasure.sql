@@ -15,3 +15,7 @@ CREATE TABLE erasure_requests (
 -- One open request per person: asking again returns it.
 CREATE UNIQUE INDEX erasure_requests_open ON erasure_requests (user_id) WHERE completed_at IS NULL;
 CREATE INDEX erasure_requests_due ON erasure_requests (due_at) WHERE completed_at IS NULL;
+
+-- Retention (privacy.retention_months): when a closed ticket was anonymised.
+ALTER TABLE tickets ADD COLUMN anonymised_at BIGINT;
+CREATE INDEX tickets_retention ON tickets (closed_at) WHERE anonymised_at IS NULL AND closed_at IS NOT NULL;

@@ -1,6 +1,7 @@
-//! Erasing one person's data (MISSION §7): everything written by or about them is removed or
-//! rewritten without the personal data, in one transaction, while the rows that statistics
-//! count (tickets, their timestamps, categories, SLA facts, survey stars) stay.
+//! Erasing personal data (MISSION §7), in two shapes: everything of one person when they ask
+//! (erasure requests), and the old closed tickets of everyone (retention). Texts are rewritten
+//! without the personal data and personal fields emptied, in one transaction, while the rows
+//! that statistics count (tickets, their timestamps, categories, SLA facts, survey stars) stay.
 
 use closedloop_privacy::Known;
 use sqlx::{AnyConnection, Row};
@@ -26,8 +27,8 @@ fn request(r: &sqlx::any::AnyRow) -> Result<ErasureRequest> {
     })
 }
 
-/// Which texts of which table are rewritten, and how its rows are picked (`$1` = the person's
-/// id). Rows are read and written by `key` one at a time: a person has few of them.
+/// Texts of a table to rewrite, the rows picked by `rows` (one `$1`: a ticket's or a person's
+/// id) and written back by `key` one at a time: a ticket or a person has few of them.
 struct Texts {
     table: &'static str,
     key: &'static str,
@@ -35,120 +36,109 @@ struct Texts {
     rows: &'static str,
 }
 
-/// Every place free text about the person's tickets or by the person lives.
-const TEXTS: &[Texts] = &[
+const fn texts(
+    table: &'static str,
+    key: &'static str,
+    columns: &'static [&'static str],
+    rows: &'static str,
+) -> Texts {
     Texts {
-        table: "tickets",
-        key: "id",
-        columns: &["title", "description", "expected_resolution"],
-        rows: "requester_id = $1 OR created_by = $2",
-    },
-    Texts {
-        table: "timeline",
-        key: "id",
-        columns: &["body", "old_value", "new_value"],
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "timeline",
-        key: "id",
-        columns: &["body", "old_value", "new_value"],
-        // What the person wrote on others' tickets (a customer added as a participant).
-        rows: "actor_id = $1 AND $2 = $2",
-    },
-    Texts {
-        table: "triage_examples",
-        key: "id",
-        columns: &["text"],
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "solutions",
-        key: "id",
-        columns: &[
+        table,
+        key,
+        columns,
+        rows,
+    }
+}
+
+/// Every place free text about a ticket lives (`$1` = the ticket).
+const TICKET_TEXTS: &[Texts] = &[
+    texts(
+        "tickets",
+        "id",
+        &["title", "description", "expected_resolution"],
+        "id = $1",
+    ),
+    texts(
+        "timeline",
+        "id",
+        &["body", "old_value", "new_value"],
+        "ticket_id = $1",
+    ),
+    texts("triage_examples", "id", &["text"], "ticket_id = $1"),
+    texts(
+        "solutions",
+        "id",
+        &[
             "summary",
             "instructions",
             "cause",
             "improvement",
             "decision_note",
         ],
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "appeals",
-        key: "id",
-        columns: &["reason", "note"],
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "surveys",
-        key: "ticket_id",
-        columns: &["comment"],
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "nps_surveys",
-        key: "id",
-        columns: &["comment"],
-        rows: "user_id = $1 AND $2 = $2",
-    },
-    Texts {
-        table: "notifications",
-        key: "id",
-        columns: &["body"],
-        // Staff's in-app notifications about the tickets quote their titles.
-        rows: "ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "kb_articles",
-        key: "id",
-        columns: &["title", "body"],
-        rows: "source_ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    },
-    Texts {
-        table: "kb_revisions",
-        key: "id",
-        columns: &["title", "body"],
-        rows: "article_id IN (SELECT id FROM kb_articles WHERE source_ticket_id IN \
-               (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2))",
-    },
+        "ticket_id = $1",
+    ),
+    texts("appeals", "id", &["reason", "note"], "ticket_id = $1"),
+    texts("surveys", "ticket_id", &["comment"], "ticket_id = $1"),
+    // Staff's in-app notifications about the ticket quote its title.
+    texts("notifications", "id", &["body"], "ticket_id = $1"),
 ];
 
-/// Rows deleted outright: secrets, copies of personal data, and links that only served the
-/// person (`$1` = the person's id).
-const DELETES: &[&str] = &[
-    "DELETE FROM personal_data WHERE ticket_id IN \
-     (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    "DELETE FROM ticket_participants WHERE ticket_id IN \
-     (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    "DELETE FROM ticket_links WHERE ticket_id IN \
-     (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    "DELETE FROM webhook_messages WHERE ticket_id IN \
-     (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    "DELETE FROM webhook_threads WHERE ticket_id IN \
-     (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    "DELETE FROM notifications WHERE user_id = $1 AND $2 = $2",
-    "DELETE FROM sessions WHERE user_id = $1 AND $2 = $2",
-    "DELETE FROM api_tokens WHERE user_id = $1 AND $2 = $2",
-    "DELETE FROM idempotency_keys WHERE user_id = $1 AND $2 = $2",
+/// Knowledge articles drafted from a ticket (`$1`): on a person's request only, since
+/// retention is about tickets and articles are the organisation's reviewed text.
+const ARTICLE_TEXTS: &[Texts] = &[
+    texts(
+        "kb_articles",
+        "id",
+        &["title", "body"],
+        "source_ticket_id = $1",
+    ),
+    texts(
+        "kb_revisions",
+        "id",
+        &["title", "body"],
+        "article_id IN (SELECT id FROM kb_articles WHERE source_ticket_id = $1)",
+    ),
 ];
 
-/// Outgoing messages keep their row (the counts of what was sent) but not whom they went to
-/// or what they said; unsent ones are given up.
-const OUTBOX: &[&str] = &[
-    "UPDATE notices SET address = '', subject = NULL, body = NULL, params = '{}', \
-     failed_at = CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN $3 ELSE failed_at END, \
-     error = CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 'erased' ELSE error END \
-     WHERE user_id = $1 OR ticket_id IN (SELECT id FROM tickets WHERE requester_id = $2 OR created_by = $4)",
+/// What a person wrote outside their own tickets (`$1` = the person).
+const PERSON_TEXTS: &[Texts] = &[
+    texts(
+        "timeline",
+        "id",
+        &["body", "old_value", "new_value"],
+        "actor_id = $1",
+    ),
+    texts("nps_surveys", "id", &["comment"], "user_id = $1"),
 ];
 
-/// Attachments of the person's tickets whose file no other ticket holds (files are stored once
-/// per content).
-const OWN_FILES: &str = "SELECT DISTINCT a.sha256 FROM attachments a \
-     WHERE a.ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2) \
-     AND NOT EXISTS (SELECT 1 FROM attachments o JOIN tickets t ON t.id = o.ticket_id \
-     WHERE o.sha256 = a.sha256 AND (t.requester_id IS NULL OR t.requester_id <> $3) \
-     AND (t.created_by IS NULL OR t.created_by <> $4))";
+/// Rows of a ticket (`$1`) deleted outright: copies of personal data and links that only
+/// served its requester.
+const TICKET_DELETES: &[&str] = &[
+    "DELETE FROM personal_data WHERE ticket_id = $1",
+    "DELETE FROM ticket_participants WHERE ticket_id = $1",
+    "DELETE FROM ticket_links WHERE ticket_id = $1",
+    "DELETE FROM webhook_messages WHERE ticket_id = $1",
+    "DELETE FROM webhook_threads WHERE ticket_id = $1",
+];
+
+/// A person's (`$1`) secrets and notifications.
+const PERSON_DELETES: &[&str] = &[
+    "DELETE FROM notifications WHERE user_id = $1",
+    "DELETE FROM sessions WHERE user_id = $1",
+    "DELETE FROM api_tokens WHERE user_id = $1",
+    "DELETE FROM idempotency_keys WHERE user_id = $1",
+];
+
+/// Outgoing notices keep their row (the counts of what was sent) but not whom they went to or
+/// what they said; unsent ones are given up. `$1` = now, `$2` = the ticket or the person.
+fn outbox(rows: &str) -> String {
+    format!(
+        "UPDATE notices SET address = '', subject = NULL, body = NULL, params = '{{}}', \
+         failed_at = CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN $1 ELSE failed_at END, \
+         error = CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 'erased' ELSE error END \
+         WHERE {rows}"
+    )
+}
 
 impl SqlStore {
     pub(crate) async fn request_erasure_impl(
@@ -253,129 +243,6 @@ impl SqlStore {
         Ok(Some(ErasureWork { request, files }))
     }
 
-    pub(crate) async fn complete_erasure_impl(&self, request_id: i64) -> Result<Vec<String>> {
-        let now = to_ms(self.clock.now());
-        let mut tx = self.begin_write().await?;
-        if self.dialect == Dialect::Sqlite {
-            // Freed space is zeroed, so the old text is not left in the file's free pages.
-            sqlx::query("PRAGMA secure_delete = ON")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let r = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM erasure_requests WHERE id = $1 AND completed_at IS NULL"
-        ))
-        .bind(request_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound("erasure request"))?;
-        let req = request(&r)?;
-        let user = req.user_id;
-        let mut summary = ErasureSummary::default();
-
-        let known = known_values(&mut tx, user).await?;
-        let tickets: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2 ORDER BY id",
-        )
-        .bind(user)
-        .bind(user)
-        .fetch_all(&mut *tx)
-        .await?;
-        summary.tickets = tickets.len() as i64;
-        for texts in TEXTS {
-            summary.texts += rewrite(&mut tx, texts, user, &known).await?;
-        }
-        sqlx::query(
-            "UPDATE tickets SET order_number = NULL, requester_ip = NULL, \
-             requester_user_agent = NULL, evidence = '[]', keywords = NULL, version = version + 1 \
-             WHERE requester_id = $1 OR created_by = $2",
-        )
-        .bind(user)
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
-        for &sql in DELETES {
-            summary.deleted += sqlx::query(sql)
-                .bind(user)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as i64;
-        }
-        for &sql in OUTBOX {
-            summary.outbox += sqlx::query(sql)
-                .bind(user)
-                .bind(user)
-                .bind(now)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as i64;
-        }
-        sqlx::query("UPDATE mail_messages SET address = '' WHERE address = $1")
-            .bind(&known_email(&mut tx, user).await?)
-            .execute(&mut *tx)
-            .await?;
-        let files = own_files(&mut tx, user).await?;
-        summary.attachments = sqlx::query(
-            "DELETE FROM attachments WHERE ticket_id IN \
-             (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-        )
-        .bind(user)
-        .bind(user)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as i64;
-        sqlx::query(
-            "UPDATE users SET name = $1, email = $2, phone = NULL, password_hash = NULL, \
-             active = 0, time_zone = NULL, failed_logins = 0, locked_until = NULL WHERE id = $3",
-        )
-        .bind("Erased user")
-        .bind(format!("erased-{user}@erased.invalid"))
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
-        // A change on each ticket's feed, so every instance's search index re-reads it.
-        for &ticket in &tickets {
-            sqlx::query(
-                "INSERT INTO timeline (ticket_id, kind, public, actor_id, field, new_value, created_at) \
-                 VALUES ($1, 'field_changed', 0, $2, 'personal_data', 'erased', $3)",
-            )
-            .bind(ticket)
-            .bind(req.requested_by)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE erasure_requests SET completed_at = $1, summary = $2, claimed_until = NULL \
-             WHERE id = $3",
-        )
-        .bind(now)
-        .bind(serde_json::to_string(&summary).unwrap_or_default())
-        .bind(request_id)
-        .execute(&mut *tx)
-        .await?;
-        if self.dialect == Dialect::Sqlite {
-            sqlx::query("PRAGMA secure_delete = FAST")
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        if self.dialect == Dialect::Sqlite {
-            // The write-ahead log still holds the pages as they were; fold it into the
-            // database and empty it. Readers in the middle of a query can hold it back, in
-            // which case the next checkpoint does it.
-            let busy: Option<i64> = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
-                .fetch_optional(&self.write)
-                .await?;
-            if busy.unwrap_or(0) != 0 {
-                tracing::warn!("the write-ahead log could not be emptied after an erasure yet");
-            }
-        }
-        Ok(files)
-    }
-
     pub(crate) async fn overdue_erasures_impl(&self) -> Result<Vec<ErasureRequest>> {
         let now = to_ms(self.clock.now());
         let mut tx = self.begin_write().await?;
@@ -414,74 +281,353 @@ impl SqlStore {
         Ok(overdue)
     }
 
-    pub(crate) async fn erasures_completed_impl(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM erasure_requests WHERE completed_at IS NOT NULL",
+    pub(crate) async fn complete_erasure_impl(&self, request_id: i64) -> Result<Vec<String>> {
+        let now = to_ms(self.clock.now());
+        let mut tx = self.begin_write().await?;
+        self.secure_delete(&mut tx, true).await?;
+        let r = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM erasure_requests WHERE id = $1 AND completed_at IS NULL"
+        ))
+        .bind(request_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("erasure request"))?;
+        let req = request(&r)?;
+        let user = req.user_id;
+        let mut summary = ErasureSummary::default();
+
+        let mut known = known_person(&mut tx, user).await?;
+        let email = sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_one(&mut *tx)
+            .await?;
+        let tickets: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2 ORDER BY id",
         )
-        .fetch_one(&self.read)
-        .await?)
+        .bind(user)
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        // What is found on any of the person's tickets is theirs on all of them.
+        for &ticket in &tickets {
+            known_on_ticket(&mut tx, ticket, &mut known).await?;
+        }
+        let mut files = Vec::new();
+        for &ticket in &tickets {
+            let scrub = Scrub {
+                known: &known,
+                now,
+                actor: Some(req.requested_by),
+                mark: "erased",
+            };
+            files.extend(scrub.ticket(&mut tx, ticket, &mut summary).await?);
+            for t in ARTICLE_TEXTS {
+                summary.texts += rewrite(&mut tx, t, ticket, &known).await?;
+            }
+        }
+        for t in PERSON_TEXTS {
+            summary.texts += rewrite(&mut tx, t, user, &known).await?;
+        }
+        for &sql in PERSON_DELETES {
+            summary.deleted += sqlx::query(sql)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as i64;
+        }
+        summary.outbox += sqlx::query(&outbox("user_id = $2"))
+            .bind(now)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as i64;
+        // Mail from the address that never became a ticket (ignored, quarantined).
+        sqlx::query("UPDATE mail_messages SET address = '' WHERE address = $1")
+            .bind(&email)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE users SET name = $1, email = $2, phone = NULL, password_hash = NULL, \
+             active = 0, time_zone = NULL, failed_logins = 0, locked_until = NULL WHERE id = $3",
+        )
+        .bind("Erased user")
+        .bind(format!("erased-{user}@erased.invalid"))
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE erasure_requests SET completed_at = $1, summary = $2, claimed_until = NULL \
+             WHERE id = $3",
+        )
+        .bind(now)
+        .bind(serde_json::to_string(&summary).unwrap_or_default())
+        .bind(request_id)
+        .execute(&mut *tx)
+        .await?;
+        let files = unreferenced(&mut tx, files).await?;
+        self.finish_purge(tx).await?;
+        Ok(files)
+    }
+
+    /// Anonymises up to `limit` tickets closed before `before` (retention); how many, and the
+    /// attachment files no ticket holds any more.
+    pub(crate) async fn anonymise_closed_impl(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<(usize, Vec<String>)> {
+        let now = to_ms(self.clock.now());
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT id, requester_id FROM tickets WHERE anonymised_at IS NULL \
+             AND closed_at < $1 AND status = 'closed' ORDER BY closed_at LIMIT $2",
+        )
+        .bind(to_ms(before))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        self.secure_delete(&mut tx, true).await?;
+        let mut summary = ErasureSummary::default();
+        let mut files = Vec::new();
+        for r in &rows {
+            let ticket: i64 = r.try_get(0)?;
+            let mut known = match r.try_get::<Option<i64>, _>(1)? {
+                Some(requester) => known_person(&mut tx, requester).await?,
+                None => Known::default(),
+            };
+            known_on_ticket(&mut tx, ticket, &mut known).await?;
+            let scrub = Scrub {
+                known: &known,
+                now,
+                actor: None,
+                mark: "anonymised",
+            };
+            files.extend(scrub.ticket(&mut tx, ticket, &mut summary).await?);
+            // The ticket no longer says whose it was: not on the ticket, not on the entries the
+            // requester wrote (the account itself stays, with its newer tickets).
+            if let Some(requester) = r.try_get::<Option<i64>, _>(1)? {
+                for sql in [
+                    "UPDATE timeline SET actor_id = NULL WHERE ticket_id = $1 AND actor_id = $2",
+                    "UPDATE appeals SET opened_by = NULL WHERE ticket_id = $1 AND opened_by = $2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(ticket)
+                        .bind(requester)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query(
+                "UPDATE tickets SET anonymised_at = $1, requester_id = NULL, \
+                 created_by = CASE WHEN created_by = requester_id THEN NULL ELSE created_by END \
+                 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(ticket)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let files = unreferenced(&mut tx, files).await?;
+        self.finish_purge(tx).await?;
+        Ok((rows.len(), files))
+    }
+
+    /// How many purges (erasures, retention batches) have run: search indexes purge their
+    /// files when it grows.
+    pub(crate) async fn purges_impl(&self) -> Result<i64> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'privacy_purges'")
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// On SQLite, freed space is zeroed while this transaction runs, so old text does not stay
+    /// in the file's free space.
+    async fn secure_delete(&self, conn: &mut AnyConnection, on: bool) -> Result<()> {
+        if self.dialect == Dialect::Sqlite {
+            let mode = if on { "ON" } else { "FAST" };
+            sqlx::query(&format!("PRAGMA secure_delete = {mode}"))
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts the purge and commits; on SQLite, the write-ahead log, which still holds the
+    /// pages as they were, is then folded into the database and emptied.
+    async fn finish_purge(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('privacy_purges', '1') \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        self.secure_delete(&mut tx, false).await?;
+        tx.commit().await?;
+        if self.dialect == Dialect::Sqlite {
+            // Readers in the middle of a query can hold it back; the next checkpoint does it.
+            let busy: Option<i64> = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_optional(&self.write)
+                .await?;
+            if busy.unwrap_or(0) != 0 {
+                tracing::warn!("the write-ahead log could not be emptied after a purge yet");
+            }
+        }
+        Ok(())
     }
 }
 
+/// Rewriting one ticket without personal data.
+struct Scrub<'a> {
+    known: &'a Known,
+    now: i64,
+    /// Who the change on the ticket's feed is recorded for (none: the system).
+    actor: Option<i64>,
+    /// What the feed entry says was done: `erased` or `anonymised`.
+    mark: &'static str,
+}
+
+impl Scrub<'_> {
+    /// Rewrites the ticket's texts, empties its personal fields, deletes its copies of personal
+    /// data and its attachments; the digests of the files that were attached.
+    async fn ticket(
+        &self,
+        conn: &mut AnyConnection,
+        ticket: i64,
+        summary: &mut ErasureSummary,
+    ) -> Result<Vec<String>> {
+        summary.tickets += 1;
+        for t in TICKET_TEXTS {
+            summary.texts += rewrite(conn, t, ticket, self.known).await?;
+        }
+        sqlx::query(
+            "UPDATE tickets SET order_number = NULL, requester_ip = NULL, \
+             requester_user_agent = NULL, evidence = '[]', keywords = NULL, version = version + 1 \
+             WHERE id = $1",
+        )
+        .bind(ticket)
+        .execute(&mut *conn)
+        .await?;
+        for &sql in TICKET_DELETES {
+            summary.deleted += sqlx::query(sql)
+                .bind(ticket)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected() as i64;
+        }
+        summary.outbox += sqlx::query(&outbox("ticket_id = $2"))
+            .bind(self.now)
+            .bind(ticket)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+        sqlx::query("UPDATE mail_messages SET address = '' WHERE ticket_id = $1")
+            .bind(ticket)
+            .execute(&mut *conn)
+            .await?;
+        let files: Vec<String> =
+            sqlx::query_scalar("SELECT sha256 FROM attachments WHERE ticket_id = $1")
+                .bind(ticket)
+                .fetch_all(&mut *conn)
+                .await?;
+        summary.attachments += sqlx::query("DELETE FROM attachments WHERE ticket_id = $1")
+            .bind(ticket)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+        // A change on the ticket's feed, so every instance's search index re-reads it.
+        sqlx::query(
+            "INSERT INTO timeline (ticket_id, kind, public, actor_id, field, new_value, created_at) \
+             VALUES ($1, 'field_changed', 0, $2, 'personal_data', $3, $4)",
+        )
+        .bind(ticket)
+        .bind(self.actor)
+        .bind(self.mark)
+        .bind(self.now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(files)
+    }
+}
+
+/// Of these files (digests), the ones no ticket holds any more.
+async fn unreferenced(conn: &mut AnyConnection, mut files: Vec<String>) -> Result<Vec<String>> {
+    files.sort();
+    files.dedup();
+    let mut gone = Vec::new();
+    for sha256 in files {
+        let held: Option<i64> = sqlx::query_scalar("SELECT 1 FROM attachments WHERE sha256 = $1")
+            .bind(&sha256)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if held.is_none() {
+            gone.push(sha256);
+        }
+    }
+    Ok(gone)
+}
+
+/// Attachments of the person's tickets whose file no other ticket holds (files are stored once
+/// per content).
 async fn own_files(conn: &mut AnyConnection, user: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(OWN_FILES)
-        .bind(user)
-        .bind(user)
-        .bind(user)
-        .bind(user)
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT a.sha256 FROM attachments a \
+         WHERE a.ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2) \
+         AND NOT EXISTS (SELECT 1 FROM attachments o JOIN tickets t ON t.id = o.ticket_id \
+         WHERE o.sha256 = a.sha256 AND (t.requester_id IS NULL OR t.requester_id <> $3) \
+         AND (t.created_by IS NULL OR t.created_by <> $4))",
+    )
+    .bind(user)
+    .bind(user)
+    .bind(user)
+    .bind(user)
+    .fetch_all(conn)
+    .await?)
 }
 
-async fn known_email(conn: &mut AnyConnection, user: i64) -> Result<String> {
-    Ok(sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(conn)
-        .await?)
-}
-
-/// What is known to be the person's: their name, e-mail, phone, the addresses their mail came
-/// from, and each personal value in the originals kept when their tickets were masked.
-async fn known_values(conn: &mut AnyConnection, user: i64) -> Result<Known> {
+/// What is known to be a person's: their name (and its parts), e-mail and phone.
+async fn known_person(conn: &mut AnyConnection, user: i64) -> Result<Known> {
     let mut known = Known::default();
     let r = sqlx::query("SELECT name, email, phone FROM users WHERE id = $1")
         .bind(user)
         .fetch_one(&mut *conn)
         .await?;
-    let name: String = r.try_get(0)?;
-    let email: String = r.try_get(1)?;
-    known.add_name(&name);
-    known.add(&email);
+    known.add_name(&r.try_get::<String, _>(0)?);
+    known.add(&r.try_get::<String, _>(1)?);
     if let Some(phone) = r.try_get::<Option<String>, _>(2)? {
         known.add(&phone);
-    }
-    let originals: Vec<String> = sqlx::query_scalar(
-        "SELECT original FROM personal_data WHERE ticket_id IN \
-         (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    )
-    .bind(user)
-    .bind(user)
-    .fetch_all(&mut *conn)
-    .await?;
-    for original in &originals {
-        known.add_found_in(original);
-    }
-    let addresses: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT address FROM ticket_participants WHERE ticket_id IN \
-         (SELECT id FROM tickets WHERE requester_id = $1 OR created_by = $2)",
-    )
-    .bind(user)
-    .bind(user)
-    .fetch_all(&mut *conn)
-    .await?;
-    for address in &addresses {
-        known.add(address);
     }
     Ok(known)
 }
 
-/// Rewrites one table's texts for the person; how many texts changed.
-async fn rewrite(conn: &mut AnyConnection, t: &Texts, user: i64, known: &Known) -> Result<i64> {
+/// Adds what a ticket shows of its requester: each personal value in the originals kept when
+/// it was masked (and their masked forms), and the addresses its mail came from.
+async fn known_on_ticket(conn: &mut AnyConnection, ticket: i64, known: &mut Known) -> Result<()> {
+    let originals: Vec<String> =
+        sqlx::query_scalar("SELECT original FROM personal_data WHERE ticket_id = $1")
+            .bind(ticket)
+            .fetch_all(&mut *conn)
+            .await?;
+    for original in &originals {
+        known.add_found_in(original);
+    }
+    let addresses: Vec<String> =
+        sqlx::query_scalar("SELECT address FROM ticket_participants WHERE ticket_id = $1")
+            .bind(ticket)
+            .fetch_all(&mut *conn)
+            .await?;
+    for address in &addresses {
+        known.add(address);
+    }
+    Ok(())
+}
+
+/// Rewrites one table's texts for a ticket or a person; how many texts changed.
+async fn rewrite(conn: &mut AnyConnection, t: &Texts, id: i64, known: &Known) -> Result<i64> {
     let rows = sqlx::query(&format!(
         "SELECT {}, {} FROM {} WHERE {}",
         t.key,
@@ -489,8 +635,7 @@ async fn rewrite(conn: &mut AnyConnection, t: &Texts, user: i64, known: &Known) 
         t.table,
         t.rows
     ))
-    .bind(user)
-    .bind(user)
+    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     let mut changed = 0;

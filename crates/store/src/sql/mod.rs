@@ -687,8 +687,15 @@ impl crate::Store for SqlStore {
     ) -> Result<()> {
         self.set_password_impl(user_id, hash, keep_session).await
     }
-    async fn erasures_completed(&self) -> Result<i64> {
-        self.erasures_completed_impl().await
+    async fn purges(&self) -> Result<i64> {
+        self.purges_impl().await
+    }
+    async fn anonymise_closed(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<(usize, Vec<String>)> {
+        self.anonymise_closed_impl(before, limit).await
     }
     async fn list_tickets(
         &self,

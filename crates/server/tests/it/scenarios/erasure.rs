@@ -695,3 +695,119 @@ pub async fn from_settings_people_change_their_password_and_customers_take_or_er
     let (_, page) = staff.get(&app, "/settings").await;
     assert!(page.contains("change-password") && !page.contains("erase-data"));
 }
+
+pub async fn closed_tickets_are_anonymised_after_the_retention_period(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.privacy.erasure_poll_ms = 3_600_000;
+        c.privacy.retention_months = 12;
+    })
+    .await;
+    let customer = app.user_named(EMAIL, NAME, "customer", &[]).await;
+    let close = |number: String| {
+        let app = &app;
+        async move {
+            for step in ["accept", "start", "propose_solution", "resolve", "close"] {
+                let r = app.act(&app.admin, &number, step).await;
+                assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.body);
+            }
+        }
+    };
+    let old = app
+        .create(
+            &customer,
+            json!({"channel": "web", "order_number": ORDER,
+            "description": format!("{NAME}：退款没到，电话 {MOBILE}")}),
+        )
+        .await;
+    let r = app
+        .post(
+            &customer,
+            &format!("/api/v1/tickets/{old}/replies"),
+            json!({"body": format!("身份证 {RESIDENT_ID}")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    close(old.clone()).await;
+    app.clock.advance(chrono::Duration::days(330));
+    let recent = app
+        .create(
+            &customer,
+            json!({"channel": "web", "description": format!("又一次：电话 {OTHER_MOBILE}")}),
+        )
+        .await;
+    close(recent.clone()).await;
+    let open = app
+        .create(
+            &customer,
+            json!({"channel": "web", "description": "还开着的工单 still open: 13500001111"}),
+        )
+        .await;
+    app.clock.advance(chrono::Duration::days(60));
+    app.state
+        .search
+        .catch_up(app.store.as_ref())
+        .await
+        .expect("indexed");
+    let index = app.state.search.index();
+    assert!(
+        !index
+            .find_anywhere(&[MOBILE, OTHER_MOBILE])
+            .expect("scan")
+            .is_empty()
+    );
+
+    assert_eq!(
+        closedloop_server::erasure::pass(&app.state)
+            .await
+            .expect("pass"),
+        0
+    );
+    // The ticket closed 13 months ago is anonymised; the person's name goes with it.
+    let t = app.get(&app.admin, &format!("/api/v1/tickets/{old}")).await;
+    let body = t.body.to_string();
+    for gone in [NAME, MOBILE, ORDER] {
+        assert!(!body.contains(gone), "{gone} in {body}");
+    }
+    assert!(
+        t.str("description").contains("退款没到"),
+        "the complaint itself stays"
+    );
+    assert_eq!(
+        (t.str("status").as_str(), t.str("channel").as_str()),
+        ("closed", "web")
+    );
+    let timeline = app
+        .get(&app.admin, &format!("/api/v1/tickets/{old}/timeline"))
+        .await;
+    assert!(!timeline.body.to_string().contains(RESIDENT_ID));
+    // The one closed 2 months ago and the open one are as they were; the account still works.
+    let t = app
+        .get(&app.admin, &format!("/api/v1/tickets/{recent}"))
+        .await;
+    assert!(t.str("description").contains(OTHER_MOBILE));
+    let t = app.get(&customer, &format!("/api/v1/tickets/{open}")).await;
+    assert!(t.str("description").contains("13500001111"));
+    // The search index loses the old text too, not only its results.
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = app
+            .state
+            .search
+            .index()
+            .find_anywhere(&[MOBILE, RESIDENT_ID])
+            .expect("scan");
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        !app.state
+            .search
+            .index()
+            .find_anywhere(&[OTHER_MOBILE])
+            .expect("scan")
+            .is_empty()
+    );
+}
