@@ -21,6 +21,7 @@ pub mod rate_limit;
 pub mod search;
 pub mod security_log;
 pub mod signature;
+pub mod totp;
 pub mod triage;
 pub mod web;
 

@@ -166,6 +166,12 @@ pub trait Store: Send + Sync + 'static {
         hash: &str,
         keep_session: Option<&str>,
     ) -> Result<()>;
+    /// A user's second factor (read from the primary: it was perhaps just set up).
+    async fn totp(&self, user_id: i64) -> Result<TotpState>;
+    async fn set_totp(&self, user_id: i64, change: TotpChange) -> Result<()>;
+    /// Records that a code of time step `step` was used; `false` when that step or a later one
+    /// already was (a code is good once).
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool>;
     /// How many purges (completed erasures, retention batches) have run: search indexes
     /// rewrite their files when it grows.
     async fn purges(&self) -> Result<i64>;

@@ -106,3 +106,21 @@ pub struct SecurityEvent {
     pub method: String,
     pub path: String,
 }
+
+/// A user's second factor: the confirmed secret (base32) and one being set up.
+#[derive(Debug, Clone, Default)]
+pub struct TotpState {
+    pub secret: Option<String>,
+    pub pending: Option<String>,
+}
+
+/// A change to a user's second factor.
+#[derive(Debug, Clone)]
+pub enum TotpChange {
+    /// A new secret waiting for its first code.
+    Pending(String),
+    /// The secret confirmed: codes are asked for from now on.
+    Enable(String),
+    /// Turned off (by the user with a code, or by an administrator).
+    Disable,
+}

@@ -12,6 +12,7 @@ pub(crate) mod mail;
 pub(crate) mod privacy;
 pub(crate) mod reports;
 pub(crate) mod search;
+mod second_factor;
 pub(crate) mod session;
 mod tickets;
 mod timeline;
@@ -82,6 +83,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::logout))
         .routes(routes!(session::me))
         .routes(routes!(session::change_password))
+        .routes(routes!(second_factor::start))
+        .routes(routes!(second_factor::confirm))
+        .routes(routes!(second_factor::disable))
+        .routes(routes!(second_factor::reset))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
         .routes(routes!(privacy::reveal))

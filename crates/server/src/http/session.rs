@@ -20,6 +20,9 @@ use crate::rate_limit::{LoginAttempts, Throttled};
 pub struct Login {
     email: String,
     password: String,
+    /// The 6-digit code of the user's authenticator app, when they turned the second factor on.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -53,6 +56,7 @@ pub async fn login(
                 "wrong email or password",
             )
         })?;
+    second_factor(&state, &user, body.totp.as_deref()).await?;
     let (cookie, csrf) = start_session(&state, user.id, &jar).await?;
     Ok((
         jar.add(cookie),
@@ -66,7 +70,8 @@ pub async fn login(
 /// The active user with this email and password; `None` otherwise. Unknown emails still pay
 /// for a verification, so the answer time does not tell which emails have accounts. Failed
 /// attempts on an account are counted; enough in a row lock it (`account_locked`), and a locked
-/// account is refused even the right password until the lock ends.
+/// account is refused even the right password until the lock ends. The count starts again only
+/// in [`second_factor`], so a right password does not buy more guesses at the code.
 pub(crate) async fn check_credentials(
     state: &AppState,
     email: &str,
@@ -89,23 +94,10 @@ pub(crate) async fn check_credentials(
         .await
         .unwrap_or(false);
     match found {
-        Some((user, _)) if ok && user.active => {
-            state.store.record_login_success(user.id).await?;
-            Ok(Some(user))
-        }
+        Some((user, _)) if ok && user.active => Ok(Some(user)),
         Some((user, _)) => {
             tracing::warn!(user = user.id, "sign-in failed");
-            if max_failures > 0 {
-                let lock = chrono::Duration::minutes(state.config.login_lock_minutes);
-                if let Some(until) = state
-                    .store
-                    .record_login_failure(user.id, max_failures, lock)
-                    .await?
-                {
-                    tracing::warn!(user = user.id, %until, "account locked after {max_failures} failed sign-ins");
-                    return Err(locked(until));
-                }
-            }
+            count_failure(state, user.id).await?;
             Ok(None)
         }
         None => {
@@ -113,6 +105,65 @@ pub(crate) async fn check_credentials(
             Ok(None)
         }
     }
+}
+
+/// Counts a failed attempt on an account; `Err(account_locked)` when it locks the account.
+pub(crate) async fn count_failure(state: &AppState, user_id: i64) -> ApiResult<()> {
+    let max_failures = state.config.login_max_failures;
+    if max_failures == 0 {
+        return Ok(());
+    }
+    let lock = chrono::Duration::minutes(state.config.login_lock_minutes);
+    match state
+        .store
+        .record_login_failure(user_id, max_failures, lock)
+        .await?
+    {
+        Some(until) => {
+            tracing::warn!(user = user_id, %until, "account locked after {max_failures} failed sign-ins");
+            Err(locked(until))
+        }
+        None => Ok(()),
+    }
+}
+
+/// After the password: the one-time code, for users who turned it on (a wrong one counts as a
+/// failed sign-in; none at all is `totp_required`, which the sign-in form answers by asking).
+/// Clears the failure count once everything is right.
+pub(crate) async fn second_factor(
+    state: &AppState,
+    user: &User,
+    code: Option<&str>,
+) -> ApiResult<()> {
+    if let Some(secret) = state.store.totp(user.id).await?.secret {
+        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "totp_required",
+                "enter the 6-digit code from your authenticator app",
+            )
+            .field("totp"));
+        };
+        let fresh = match crate::totp::step_of(&secret, &user.email, code, state.clock.now()) {
+            Some(step) => state.store.use_totp_step(user.id, step).await?,
+            None => false,
+        };
+        if !fresh {
+            tracing::warn!(
+                user = user.id,
+                "sign-in failed: wrong or reused one-time code"
+            );
+            count_failure(state, user.id).await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "totp_invalid",
+                "wrong or already used code",
+            )
+            .field("totp"));
+        }
+    }
+    state.store.record_login_success(user.id).await?;
+    Ok(())
 }
 
 fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
@@ -245,6 +296,7 @@ pub(crate) async fn set_password(
             "this is not your current password",
         ));
     }
+    state.store.record_login_success(who.user_id).await?;
     let new = new.to_owned();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new))
         .await

@@ -18,7 +18,7 @@ use super::i18n::{Tr, both};
 use super::{csrf_ok, csrf_token, forbidden, notice, page, server_error, session_form};
 use crate::AppState;
 use crate::auth::{self, SESSION_COOKIE};
-use crate::http::session::{check_credentials, start_session};
+use crate::http::session::{check_credentials, second_factor, start_session};
 use crate::mail_intake::{Ingested, quarantined_bytes};
 use crate::rate_limit::{LoginAttempts, Throttled};
 
@@ -176,6 +176,9 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// The authenticator app's code, for users with the second factor on.
+    #[serde(default)]
+    totp: String,
 }
 
 pub async fn login(
@@ -191,9 +194,18 @@ pub async fn login(
     if !csrf_ok(&jar, &form.csrf) {
         return forbidden();
     }
-    let outcome = match check_credentials(&state, &form.email, form.password).await {
+    let checked = match check_credentials(&state, &form.email, form.password).await {
+        Ok(Some(u)) => second_factor(&state, &u, Some(&form.totp))
+            .await
+            .map(|()| Some(u)),
+        other => other,
+    };
+    let outcome = match checked {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err((StatusCode::UNAUTHORIZED, tr.t("login.wrong").to_owned())),
+        Err(e) if e.code == "totp_required" || e.code == "totp_invalid" => {
+            Err((e.status, tr.t(&format!("login.{}", e.code)).to_owned()))
+        }
         Err(e) if e.code == "account_locked" => {
             Err((e.status, format!("{} {}", tr.t("login.locked"), e.message)))
         }

@@ -68,6 +68,7 @@ on_every_backend!(
     from_settings_people_change_their_password_and_customers_take_or_erase_their_data,
     every_ticket_route_refuses_other_departments_and_other_users_and_logs_it,
     sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_is_logged,
+    staff_can_require_a_one_time_code_at_sign_in_and_each_code_works_once,
     accounts_lock_after_failed_sign_ins_in_a_row,
     read_only_tokens_read_and_cannot_change_or_escalate,
     the_workspace_suggests_resolved_tickets_that_read_alike,

@@ -20,3 +20,9 @@ END
 $$;
 CREATE TRIGGER security_events_append_only BEFORE UPDATE OR DELETE ON security_events
 FOR EACH ROW EXECUTE FUNCTION append_only();
+
+-- Optional second factor for staff (RFC 6238 TOTP): the secret once confirmed, the one being
+-- set up, and the last time step used (a code is accepted once).
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;

@@ -17,3 +17,9 @@ CREATE TRIGGER security_events_no_update BEFORE UPDATE ON security_events
 BEGIN SELECT RAISE(ABORT, 'security_events is append-only'); END;
 CREATE TRIGGER security_events_no_delete BEFORE DELETE ON security_events
 BEGIN SELECT RAISE(ABORT, 'security_events is append-only'); END;
+
+-- Optional second factor for staff (RFC 6238 TOTP): the secret once confirmed, the one being
+-- set up, and the last time step used (a code is accepted once).
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;

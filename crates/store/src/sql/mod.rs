@@ -687,6 +687,15 @@ impl crate::Store for SqlStore {
     ) -> Result<()> {
         self.set_password_impl(user_id, hash, keep_session).await
     }
+    async fn totp(&self, user_id: i64) -> Result<crate::TotpState> {
+        self.totp_impl(user_id).await
+    }
+    async fn set_totp(&self, user_id: i64, change: crate::TotpChange) -> Result<()> {
+        self.set_totp_impl(user_id, change).await
+    }
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
+        self.use_totp_step_impl(user_id, step).await
+    }
     async fn purges(&self) -> Result<i64> {
         self.purges_impl().await
     }

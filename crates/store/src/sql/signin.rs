@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::Row;
+
 use super::SqlStore;
 use crate::Result;
 use crate::model::{from_ms, to_ms};
@@ -77,5 +79,58 @@ impl SqlStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(crate) async fn totp_impl(&self, user_id: i64) -> Result<crate::TotpState> {
+        let r = sqlx::query("SELECT totp_secret, totp_pending FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.write)
+            .await?
+            .ok_or(crate::StoreError::NotFound("user"))?;
+        Ok(crate::TotpState {
+            secret: r.try_get(0)?,
+            pending: r.try_get(1)?,
+        })
+    }
+
+    pub(crate) async fn set_totp_impl(
+        &self,
+        user_id: i64,
+        change: crate::TotpChange,
+    ) -> Result<()> {
+        let sql = match change {
+            crate::TotpChange::Pending(_) => "UPDATE users SET totp_pending = $1 WHERE id = $2",
+            crate::TotpChange::Enable(_) => {
+                "UPDATE users SET totp_secret = $1, totp_pending = NULL WHERE id = $2"
+            }
+            crate::TotpChange::Disable => {
+                "UPDATE users SET totp_secret = NULL, totp_pending = $1, totp_last_step = NULL \
+                 WHERE id = $2"
+            }
+        };
+        let value = match change {
+            crate::TotpChange::Pending(s) | crate::TotpChange::Enable(s) => Some(s),
+            crate::TotpChange::Disable => None,
+        };
+        sqlx::query(sql)
+            .bind(value)
+            .bind(user_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn use_totp_step_impl(&self, user_id: i64, step: i64) -> Result<bool> {
+        // One statement: of two sign-ins with the same code at once, one wins.
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 \
+             AND (totp_last_step IS NULL OR totp_last_step < $3)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .bind(step)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -375,3 +375,189 @@ pub async fn sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_i
         "{csp}"
     );
 }
+
+async fn login_with_code(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCode, Value) {
+    let mut body = json!({"email": email, "password": "password-123"});
+    if let Some(c) = code {
+        body["totp"] = json!(c);
+    }
+    let res = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("login");
+    let status = res.status();
+    (status, res.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+pub async fn staff_can_require_a_one_time_code_at_sign_in_and_each_code_works_once(
+    backend: Backend,
+) {
+    let app = spawn(backend).await;
+    let email = "pay@shop.example";
+    let agent = app.user(email, "agent", &["payment"]).await;
+    let customer = app.user("c@example.org", "customer", &[]).await;
+    assert_eq!(
+        app.post(&customer, "/api/v1/me/totp", json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .post(&agent, "/api/v1/me/totp/confirm", json!({"code": "123456"}))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::CONFLICT, "no_totp_setup")
+    );
+
+    let setup = app.post(&agent, "/api/v1/me/totp", json!({})).await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let secret = setup.str("secret");
+    assert!(
+        setup
+            .str("otpauth_url")
+            .starts_with("otpauth://totp/Closedloop"),
+        "{}",
+        setup.body
+    );
+    // Until confirmed, nothing changes at sign-in.
+    assert_eq!(login_with_code(&app, email, None).await.0, StatusCode::OK);
+    let code_now =
+        || closedloop_server::totp::code_at(&secret, email, app.clock_now()).expect("code");
+    let wrong = |code: &str| format!("{:06}", (code.parse::<u32>().unwrap_or(0) + 1) % 1_000_000);
+    let r = app
+        .post(
+            &agent,
+            "/api/v1/me/totp/confirm",
+            json!({"code": wrong(&code_now())}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("code"))
+    );
+    let confirming = code_now();
+    let r = app
+        .post(
+            &agent,
+            "/api/v1/me/totp/confirm",
+            json!({"code": confirming}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        app.post(&agent, "/api/v1/me/totp", json!({})).await.status,
+        StatusCode::CONFLICT
+    );
+
+    // Now a sign-in needs a code, and each code works once.
+    let (status, body) = login_with_code(&app, email, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("totp_required"))
+    );
+    let (status, body) = login_with_code(&app, email, Some(&confirming)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("totp_invalid")),
+        "reused"
+    );
+    app.clock.advance(chrono::Duration::seconds(30));
+    let fresh = code_now();
+    assert_eq!(
+        login_with_code(&app, email, Some(&fresh)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_with_code(&app, email, Some(&fresh)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "replayed"
+    );
+    app.clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(
+        login_with_code(&app, email, Some(&code_now())).await.0,
+        StatusCode::OK
+    );
+    // The sign-in page asks for it too.
+    let page = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert!(
+        page.text()
+            .await
+            .unwrap_or_default()
+            .contains("name=\"totp\"")
+    );
+
+    // The right password does not buy more guesses at the code: five wrong codes lock.
+    for attempt in 1..=5 {
+        let (status, _) = login_with_code(&app, email, Some(&wrong(&code_now()))).await;
+        let expected = if attempt < 5 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::LOCKED
+        };
+        assert_eq!(status, expected, "guess {attempt}");
+    }
+    app.clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(
+        login_with_code(&app, email, Some(&code_now())).await.0,
+        StatusCode::LOCKED
+    );
+
+    // An administrator can turn it off for a lost phone; then the password alone works again.
+    let agent_id = user_id(&app, &agent).await;
+    assert_eq!(
+        app.call(
+            Method::DELETE,
+            &customer,
+            &format!("/api/v1/users/{agent_id}/totp"),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &app.admin,
+            &format!("/api/v1/users/{agent_id}/totp"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(login_with_code(&app, email, None).await.0, StatusCode::OK);
+
+    // Turned on again, the user turns it off themselves with a code.
+    let secret = app
+        .post(&agent, "/api/v1/me/totp", json!({}))
+        .await
+        .str("secret");
+    let code = closedloop_server::totp::code_at(&secret, email, app.clock_now()).expect("code");
+    let r = app
+        .post(&agent, "/api/v1/me/totp/confirm", json!({"code": code}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.clock.advance(chrono::Duration::seconds(30));
+    let code = closedloop_server::totp::code_at(&secret, email, app.clock_now()).expect("code");
+    let r = app
+        .post(&agent, "/api/v1/me/totp/disable", json!({"code": code}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(login_with_code(&app, email, None).await.0, StatusCode::OK);
+    let r = app
+        .post(&agent, "/api/v1/me/totp/disable", json!({"code": code}))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::CONFLICT, "totp_off")
+    );
+}
