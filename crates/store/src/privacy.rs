@@ -23,7 +23,8 @@ impl Default for PrivacyPolicy {
 /// One masked field's original text, as a reveal shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RevealedField {
-    /// `title`, `description` or `expected_resolution`.
+    /// `title`, `description`, `expected_resolution`, or `reply:<entry id>` for a reply from
+    /// the requester's side.
     pub field: String,
     pub original: String,
     /// What was masked in it: `cn_mobile`, `cn_landline`, `cn_id`, `bank_card`, `email`,

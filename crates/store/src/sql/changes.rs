@@ -383,18 +383,23 @@ impl SqlStore {
         } else {
             EntryKind::Note
         };
+        // The requester's own words on a public-channel ticket are masked like its first message.
+        let masked =
+            actor.role == Role::Customer && self.privacy.mask_channels.contains(&t.channel);
+        let (text, original) = super::privacy::mask_reply(masked, body);
         let id = append(
             &mut tx,
             t.id,
             kind,
             public,
             Some(actor.user_id),
-            Some(body),
+            Some(&text),
             None,
             None,
             now_ms,
         )
         .await?;
+        super::privacy::keep_reply_original(&mut tx, t.id, id, original).await?;
         super::links::attach(&mut tx, t.id, files, now_ms).await?;
         if public && actor.role.is_staff() && t.first_response_at.is_none() {
             sqlx::query("UPDATE tickets SET first_response_at = $1, updated_at = $1 WHERE id = $2")

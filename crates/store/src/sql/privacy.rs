@@ -50,6 +50,45 @@ impl Masker {
     }
 }
 
+/// A reply from the requester's side on a ticket from a masked channel (a second comment in
+/// the same social thread, say) is masked like the first message; the original is kept apart
+/// under `reply:<entry id>`. Returns the text to store and what to keep.
+pub(crate) fn mask_reply(on: bool, body: &str) -> (String, Option<(String, String)>) {
+    match on.then(|| closedloop_privacy::mask(body)).flatten() {
+        Some(m) => {
+            let kinds = m
+                .kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            (m.text, Some((body.to_owned(), kinds)))
+        }
+        None => (body.to_owned(), None),
+    }
+}
+
+/// Keeps a masked reply's original (see [`mask_reply`]).
+pub(crate) async fn keep_reply_original(
+    conn: &mut sqlx::AnyConnection,
+    ticket_id: i64,
+    entry_id: i64,
+    original: Option<(String, String)>,
+) -> Result<()> {
+    if let Some((text, kinds)) = original {
+        sqlx::query(
+            "INSERT INTO personal_data (ticket_id, field, original, kinds) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(ticket_id)
+        .bind(format!("reply:{entry_id}"))
+        .bind(text)
+        .bind(kinds)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Views by the same person of the same ticket within this time are one entry.
 const VIEW_DEDUP_MS: i64 = 10 * 60 * 1000;
 

@@ -548,18 +548,29 @@ impl SqlStore {
         body: &str,
         now_ms: i64,
     ) -> Result<i64> {
+        let channel: String = sqlx::query_scalar("SELECT channel FROM tickets WHERE id = $1")
+            .bind(ticket_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let masked = self
+            .privacy
+            .mask_channels
+            .iter()
+            .any(|c| c.as_str() == channel);
+        let (text, original) = super::privacy::mask_reply(masked, body);
         let id = append(
             conn,
             ticket_id,
             EntryKind::Reply,
             true,
             actor,
-            Some(body),
+            Some(&text),
             None,
             None,
             now_ms,
         )
         .await?;
+        super::privacy::keep_reply_original(conn, ticket_id, id, original).await?;
         if matches!(status, Status::Resolved | Status::Closed)
             && super::closing::appeal_by_reply(conn, self, ticket_id, actor, body, now_ms).await?
         {

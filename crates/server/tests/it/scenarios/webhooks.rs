@@ -489,3 +489,60 @@ pub async fn webhook_concurrent_first_messages_make_one_ticket(backend: Backend)
     assert_eq!(app.count_visible_to_admin().await, 1);
     assert_eq!(replies(&timeline(&app, &numbers[0]).await).len(), 7);
 }
+
+pub async fn later_messages_of_a_public_thread_are_masked_like_the_first(backend: Backend) {
+    let app = spawn(backend).await;
+    let secret = add_source(&app, "weibo", "social").await;
+    let first = deliver(
+        &app,
+        "weibo",
+        &secret,
+        &message("post-9", "c1", "退款三天没到账，电话 13812345678"),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let number = first.str("ticket");
+    let r = deliver(
+        &app,
+        "weibo",
+        &secret,
+        &message(
+            "post-9",
+            "c2",
+            "补充：身份证 11010519491231002X，邮箱 wang@example.com",
+        ),
+    )
+    .await;
+    assert_eq!(r.body["threaded"], true, "{}", r.body);
+
+    let entries = timeline(&app, &number).await;
+    let text = serde_json::to_string(&entries).unwrap_or_default();
+    for raw in ["13812345678", "11010519491231002X", "wang@example.com"] {
+        assert!(!text.contains(raw), "{raw} in {text}");
+    }
+    assert!(text.contains("w***@example.com"), "{text}");
+    let reply_id = replies(&entries)[0]["id"].as_i64().expect("id");
+    let revealed = app
+        .post(
+            &app.admin,
+            &format!("/api/v1/tickets/{number}/reveal"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.body);
+    let fields = revealed.body["fields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let reply = fields
+        .iter()
+        .find(|f| f["field"] == format!("reply:{reply_id}"))
+        .unwrap_or_else(|| panic!("the reply's original: {fields:?}"));
+    assert!(
+        reply["original"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("11010519491231002X")
+    );
+    assert_eq!(reply["kinds"], json!(["cn_id", "email"]));
+}
