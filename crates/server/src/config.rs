@@ -113,6 +113,33 @@ pub struct Config {
     pub time_zone: String,
     /// Personal data in text from public channels.
     pub privacy: PrivacyConfig,
+    /// Machine translation of tickets in another language than the agents'.
+    pub translation: TranslationConfig,
+}
+
+/// The translation hook (see `translate.rs`). Without a URL nothing is translated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranslationConfig {
+    /// A LibreTranslate-compatible `/translate` endpoint, e.g. `http://127.0.0.1:5000/translate`.
+    pub url: Option<String>,
+    pub api_key: Option<Secret>,
+    /// The language the agents work in (`zh` or `en`): tickets in the other get a translation.
+    pub to: String,
+    pub poll_ms: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for TranslationConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            api_key: None,
+            to: "zh".into(),
+            poll_ms: 10_000,
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// Personal data in text from public channels (MISSION §7).
@@ -353,6 +380,7 @@ impl Default for Config {
             imap: ImapConfig::default(),
             time_zone: "Asia/Shanghai".into(),
             privacy: PrivacyConfig::default(),
+            translation: TranslationConfig::default(),
         }
     }
 }
@@ -424,6 +452,11 @@ const ENV_KEYS: &[&str] = &[
     "privacy.erasure_hours",
     "privacy.erasure_poll_ms",
     "privacy.retention_months",
+    "translation.url",
+    "translation.api_key",
+    "translation.to",
+    "translation.poll_ms",
+    "translation.timeout_ms",
 ];
 
 #[derive(Debug, Error)]
@@ -543,6 +576,20 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.privacy.erasure_hours) {
             return bad("privacy.erasure_hours", "must be from 1 to 720");
+        }
+        if !matches!(self.translation.to.as_str(), "zh" | "en") {
+            return bad("translation.to", "must be zh or en");
+        }
+        if let Some(url) = &self.translation.url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("translation.url", "must be an http:// or https:// address");
+        }
+        if self.translation.poll_ms < 100 || self.translation.timeout_ms < 100 {
+            return bad(
+                "translation.poll_ms",
+                "poll_ms and timeout_ms must be at least 100",
+            );
         }
         if self.privacy.retention_months > 1200 {
             return bad("privacy.retention_months", "must be from 0 (off) to 1200");

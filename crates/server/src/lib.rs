@@ -22,6 +22,7 @@ pub mod search;
 pub mod security_log;
 pub mod signature;
 pub mod totp;
+pub mod translate;
 pub mod triage;
 pub mod web;
 
@@ -172,6 +173,7 @@ impl App {
         let terms = tokio::spawn(hot::follow(self.state.clone()));
         let facts = tokio::spawn(report_facts(self.state.clone()));
         let erasure = tokio::spawn(erasure::run(self.state.clone()));
+        let translation = tokio::spawn(translate::run(self.state.clone()));
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -186,6 +188,7 @@ impl App {
         terms.abort();
         facts.abort();
         erasure.abort();
+        translation.abort();
         self.store.close().await;
         result
     }

@@ -172,6 +172,25 @@ pub trait Store: Send + Sync + 'static {
     /// Records that a code of time step `step` was used; `false` when that step or a later one
     /// already was (a code is good once).
     async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool>;
+    /// The translation worker's next tickets: where its cursor is, and up to `limit` tickets
+    /// after it (id, title, description).
+    async fn translation_batch(&self, limit: i64) -> Result<(i64, Vec<(i64, String, String)>)>;
+    /// Moves the cursor from `from` to `to`; `false` when another instance moved it first.
+    async fn advance_translation_cursor(&self, from: i64, to: i64) -> Result<bool>;
+    /// Keeps a translation (a second one of the same field and language is ignored).
+    async fn save_translation(
+        &self,
+        ticket_id: i64,
+        field: &str,
+        lang: &str,
+        text: &str,
+    ) -> Result<()>;
+    /// A ticket's translations, within the actor's scope.
+    async fn translations(
+        &self,
+        actor: &Principal,
+        number: &TicketNumber,
+    ) -> Result<Vec<Translation>>;
     /// How many purges (completed erasures, retention batches) have run: search indexes
     /// rewrite their files when it grows.
     async fn purges(&self) -> Result<i64>;

@@ -125,3 +125,14 @@ pub enum TotpChange {
     /// Turned off (by the user with a code, or by an administrator).
     Disable,
 }
+
+/// A machine translation of a ticket's field, kept beside the original.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Translation {
+    /// `title` or `description`.
+    pub field: String,
+    /// The language translated into (`zh`, `en`, ...).
+    pub lang: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}

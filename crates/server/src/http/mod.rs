@@ -89,6 +89,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(second_factor::reset))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::update_ticket))
+        .routes(routes!(tickets::translations))
         .routes(routes!(privacy::reveal))
         .routes(routes!(privacy::access_log))
         .routes(routes!(privacy::request_erasure, privacy::erasure_status))

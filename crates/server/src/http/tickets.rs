@@ -487,3 +487,18 @@ pub async fn update_ticket(
     state.duplicates.forget(ticket.id);
     Ok(Json(redact(&actor, ticket)))
 }
+
+/// Machine translations of the ticket's title and description (see `translation.*`), beside
+/// the original text, which they never replace.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/translations", tag = "tickets",
+    params(("number" = String, Path, example = "FB-20261122-000042")),
+    responses((status = 200, body = Vec<closedloop_store::Translation>), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn translations(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Vec<closedloop_store::Translation>>> {
+    let number = parse_number(&number)?;
+    Ok(Json(state.store.translations(&actor.0, &number).await?))
+}

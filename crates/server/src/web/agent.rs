@@ -417,6 +417,8 @@ struct TicketPage {
     can_reveal: bool,
     /// (field label, original text) after a reveal.
     revealed: Vec<(String, String)>,
+    /// Machine translations: (field, language, text).
+    translations: Vec<(String, String, String)>,
     tr: Tr,
     here: String,
     name: String,
@@ -527,6 +529,13 @@ async fn ticket_page_revealed(
         (Ok(()), Ok(kinds)) => kinds,
         (Err(e), _) | (_, Err(e)) => return refused(e),
     };
+    let translations = match state.store.translations(&who, number).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|t| (t.field, t.lang, t.text))
+            .collect(),
+        Err(e) => return refused(e),
+    };
     let (timeline, solutions, canned) = match (
         state.store.timeline(&who, number).await,
         state.store.solutions(&who, number).await,
@@ -557,6 +566,7 @@ async fn ticket_page_revealed(
         .collect();
     canned.truncate(100);
     let p = TicketPage {
+        translations,
         tr,
         here: format!("/agent/tickets/{}", t.number),
         admin: who.role == Role::Admin,

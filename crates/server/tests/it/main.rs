@@ -63,6 +63,7 @@ on_every_backend!(
     personal_data_from_public_channels_is_masked_and_revealed_on_record,
     erasure_leaves_nothing_of_the_person_and_the_reports_unchanged,
     later_messages_of_a_public_thread_are_masked_like_the_first,
+    tickets_in_another_language_get_a_translation_beside_the_original,
     overdue_erasures_alert_administrators_once,
     a_customer_downloads_all_their_data_as_one_archive,
     closed_tickets_are_anonymised_after_the_retention_period,

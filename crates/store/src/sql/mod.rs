@@ -22,6 +22,7 @@ mod signin;
 pub(crate) mod sla;
 mod terms;
 mod tickets;
+mod translations;
 mod webhooks;
 mod widget;
 
@@ -695,6 +696,29 @@ impl crate::Store for SqlStore {
     }
     async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
         self.use_totp_step_impl(user_id, step).await
+    }
+    async fn translation_batch(&self, limit: i64) -> Result<(i64, Vec<(i64, String, String)>)> {
+        self.translation_batch_impl(limit).await
+    }
+    async fn advance_translation_cursor(&self, from: i64, to: i64) -> Result<bool> {
+        self.advance_translation_cursor_impl(from, to).await
+    }
+    async fn save_translation(
+        &self,
+        ticket_id: i64,
+        field: &str,
+        lang: &str,
+        text: &str,
+    ) -> Result<()> {
+        self.save_translation_impl(ticket_id, field, lang, text)
+            .await
+    }
+    async fn translations(
+        &self,
+        actor: &crate::Principal,
+        number: &closedloop_domain::TicketNumber,
+    ) -> Result<Vec<crate::Translation>> {
+        self.translations_impl(actor, number).await
     }
     async fn purges(&self) -> Result<i64> {
         self.purges_impl().await
