@@ -339,13 +339,14 @@ fn import_reports_bad_records_by_line_and_never_imports_twice() {
     // JSON Lines without ids: the content is the key.
     let jsonl = "{\"description\": \"delivery late\", \"created_at\": \"2025-04-01T08:00:00Z\", \"category\": \"logistics\"}\n\
         \n\
-        {\"description\": \"x\", \"colour\": \"red\"}\n";
+        {\"description\": \"x\", \"colour\": \"red\"}\n\
+        {\"description\": \"微博评论：客服不回，我的手机13812345678\", \"channel\": \"social\", \"created_at\": \"2025-04-02T08:00:00Z\"}\n";
     std::fs::write(dir.path().join("more.jsonl"), jsonl).expect("write jsonl");
     let out = closedloop(dir.path(), &["import", "more.jsonl"], None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: unknown field `colour`"));
     let out = closedloop(dir.path(), &["import", "more.jsonl"], None);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("imported 0, already imported 1, rejected 1")
+        String::from_utf8_lossy(&out.stdout).contains("imported 0, already imported 2, rejected 1")
     );
 
     let (_server, url) = serve(dir.path());
@@ -375,7 +376,16 @@ fn import_reports_bad_records_by_line_and_never_imports_twice() {
         .json()
         .expect("json");
     let items = list["items"].as_array().expect("items");
-    assert_eq!(items.len(), 8);
+    assert_eq!(items.len(), 9);
+    // Public-channel history is masked as live intake is.
+    let social = items
+        .iter()
+        .find(|t| t["channel"] == "social")
+        .expect("the social record");
+    assert_eq!(
+        social["description"],
+        "微博评论：客服不回，我的手机138****5678"
+    );
     let first = items
         .iter()
         .find(|t| t["description"] == "订单扣款两次, 请退款")

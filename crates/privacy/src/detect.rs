@@ -9,8 +9,42 @@ use crate::{Finding, Kind, checks};
 
 /// Every piece of personal data in `text`, in text order, none overlapping. Where two kinds
 /// claim the same characters the earlier detector in `DETECTORS` wins (an e-mail address holds
-/// digits; an ID number holds what looks like a phone).
+/// digits; an ID number holds what looks like a phone). Full-width forms (`１３８…`, `＠`),
+/// which Chinese input methods type, are read as their ASCII counterparts.
 pub fn find(text: &str) -> Vec<Finding> {
+    if !text.chars().any(is_full_width) {
+        return find_ascii(text);
+    }
+    // Read a half-width copy, remembering where each of its bytes came from.
+    let mut half = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    for (at, c) in text.char_indices() {
+        let h = if is_full_width(c) {
+            char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+        } else {
+            c
+        };
+        for _ in 0..h.len_utf8() {
+            origin.push(at);
+        }
+        half.push(h);
+    }
+    origin.push(text.len());
+    find_ascii(&half)
+        .into_iter()
+        .map(|f| Finding {
+            kind: f.kind,
+            range: origin[f.range.start]..origin[f.range.end],
+        })
+        .collect()
+}
+
+/// The full-width forms of ASCII letters, digits and punctuation (U+FF01-U+FF5E).
+fn is_full_width(c: char) -> bool {
+    ('\u{FF01}'..='\u{FF5E}').contains(&c)
+}
+
+fn find_ascii(text: &str) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
     for d in DETECTORS.iter() {
         let mut at = 0;
@@ -457,5 +491,20 @@ mod tests {
             kinds("deliver to 350 Fifth Avenue, Apt 5B tomorrow"),
             [(Kind::Address, "350 Fifth Avenue, Apt 5B")]
         );
+    }
+
+    #[test]
+    fn full_width_digits_and_signs_are_read_as_ascii() {
+        let text = "手机１３８１２３４５６７８，邮箱ｌｉ＠ｅｘａｍｐｌｅ．ｃｏｍ";
+        let found = find(text);
+        let kinds: Vec<Kind> = found.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [Kind::CnMobile, Kind::Email]);
+        assert_eq!(&text[found[0].range.clone()], "１３８１２３４５６７８");
+        assert_eq!(
+            &text[found[1].range.clone()],
+            "ｌｉ＠ｅｘａｍｐｌｅ．ｃｏｍ"
+        );
+        // An order number stays an order number in full width too.
+        assert!(find("订单号１３８１２３４５６７８").is_empty());
     }
 }

@@ -35,7 +35,7 @@ pub fn mask(text: &str) -> Option<Masked> {
 /// One value masked: its letters and digits turned into `*` but for a few at each end, the
 /// separators kept so the shape stays recognisable.
 pub fn mask_value(kind: Kind, value: &str) -> String {
-    let significant = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let significant = value.chars().filter(|c| alphanumeric(*c)).count();
     let (first, last) = match kind {
         Kind::CnMobile => {
             // A bare mobile number starts with 1, so leading 86 or 0086 is the country code.
@@ -66,7 +66,7 @@ pub fn mask_value(kind: Kind, value: &str) -> String {
         Kind::TwId => (1, 2),
         Kind::IntlPhone => (3, 2),
         Kind::Email => {
-            let (local, domain) = value.split_once('@').unwrap_or((value, ""));
+            let (local, domain) = value.split_once(['@', '＠']).unwrap_or((value, ""));
             let head: String = local.chars().take(1).collect();
             return format!("{head}***@{domain}");
         }
@@ -89,7 +89,7 @@ pub fn mask_value(kind: Kind, value: &str) -> String {
     value
         .chars()
         .map(|c| {
-            if !c.is_ascii_alphanumeric() {
+            if !alphanumeric(c) {
                 return c;
             }
             seen += 1;
@@ -102,9 +102,25 @@ pub fn mask_value(kind: Kind, value: &str) -> String {
         .collect()
 }
 
+/// A letter or digit, in ASCII or in the full-width forms Chinese input methods type.
+fn alphanumeric(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{FF10}'..='\u{FF19}').contains(&c)
+        || ('\u{FF21}'..='\u{FF3A}').contains(&c)
+        || ('\u{FF41}'..='\u{FF5A}').contains(&c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_width_values_are_masked_too() {
+        let m = mask("手机１３８１２３４５６７８").expect("found");
+        assert_eq!(m.text, "手机１３８****５６７８");
+        let m = mask("邮箱ｌｉ＠ｅｘａｍｐｌｅ．ｃｏｍ").expect("found");
+        assert_eq!(m.text, "邮箱ｌ***@ｅｘａｍｐｌｅ．ｃｏｍ");
+    }
 
     #[test]
     fn masked_values_keep_their_ends_and_hide_the_middle() {

@@ -70,7 +70,15 @@ impl SqlStore {
                 self.dialect,
             );
             let mut keys_by_number = HashMap::new();
+            // Public-channel history is masked as live intake is; originals by ticket number.
+            let mut originals_by_number = HashMap::new();
             for (i, t) in chunk.iter().enumerate() {
+                let mut masker = super::privacy::Masker {
+                    on: self.privacy.mask_channels.contains(&t.channel),
+                    originals: Vec::new(),
+                };
+                let title = masker.text("title", &t.title);
+                let description = masker.text("description", &t.description);
                 let dep = t
                     .department
                     .as_deref()
@@ -93,9 +101,9 @@ impl SqlStore {
                     .push(", ")
                     .opt_int(requester)
                     .push(", ")
-                    .bind(Arg::Text(t.title.clone()))
+                    .bind(Arg::Text(title))
                     .push(", 1, ")
-                    .bind(Arg::Text(t.description.clone()))
+                    .bind(Arg::Text(description))
                     .push(", ")
                     .opt_text(t.category.as_deref())
                     .push(", ")
@@ -123,6 +131,9 @@ impl SqlStore {
                     .push(")");
                 if let Some(k) = &t.import_key {
                     keys_by_number.insert(number.as_str().to_owned(), (k.as_str(), created));
+                }
+                if !masker.originals.is_empty() {
+                    originals_by_number.insert(number.as_str().to_owned(), masker.originals);
                 }
             }
             sql.push(" RETURNING id, created_at, number, status");
@@ -158,7 +169,20 @@ impl SqlStore {
                         .bind(Arg::Int(created))
                         .push(")");
                 }
-                if let Some((key, created)) = keys_by_number.get(&row.try_get::<String, _>(2)?) {
+                let number: String = row.try_get(2)?;
+                for o in originals_by_number.remove(&number).unwrap_or_default() {
+                    sqlx::query(
+                        "INSERT INTO personal_data (ticket_id, field, original, kinds) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(o.field)
+                    .bind(o.text)
+                    .bind(o.kinds)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some((key, created)) = keys_by_number.get(&number) {
                     keys.push(if any_key { ", (" } else { "(" })
                         .bind(Arg::Text((*key).to_owned()))
                         .push(", ")

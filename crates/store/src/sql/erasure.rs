@@ -119,6 +119,8 @@ const TICKET_DELETES: &[&str] = &[
     "DELETE FROM ticket_links WHERE ticket_id = $1",
     "DELETE FROM webhook_messages WHERE ticket_id = $1",
     "DELETE FROM webhook_threads WHERE ticket_id = $1",
+    // Machine translations quote the text; they are not made again for an old ticket.
+    "DELETE FROM translations WHERE ticket_id = $1",
 ];
 
 /// A person's (`$1`) secrets and notifications.
