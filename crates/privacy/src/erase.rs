@@ -79,15 +79,23 @@ fn placeholder(kind: Kind) -> String {
 }
 
 /// Replaces `needle` in `haystack` ignoring ASCII case (e-mail addresses and English names
-/// are written either way; Chinese has no case).
+/// are written either way; Chinese has no case). A needle that begins or ends with a Latin
+/// letter or digit only matches a whole word there, so "Li" leaves "policy" alone.
 fn replace_ignoring_case(haystack: &str, needle: &str, with: &str) -> String {
     let lower_hay = haystack.to_ascii_lowercase();
     let lower_needle = needle.to_ascii_lowercase();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_word = word(needle.chars().next());
+    let ends_word = word(needle.chars().last());
     // ASCII lower-casing keeps byte offsets, so positions found in the copy hold in the text.
     let mut out = String::with_capacity(haystack.len());
     let mut at = 0;
     for (i, _) in lower_hay.match_indices(&lower_needle) {
-        if i < at {
+        let end = i + needle.len();
+        if i < at
+            || (starts_word && word(haystack[..i].chars().next_back()))
+            || (ends_word && word(haystack[end..].chars().next()))
+        {
             continue;
         }
         out.push_str(&haystack[at..i]);
@@ -118,6 +126,17 @@ mod tests {
         known.add("x"); // too short to be safe to remove
         let out = erase("wei zhangsan wrote; 张三丰说 x marks it", &known).unwrap();
         assert_eq!(out, "[erased] wrote; [erased]说 x marks it");
+    }
+
+    #[test]
+    fn latin_names_match_whole_words_only() {
+        let mut known = Known::default();
+        known.add_name("Li Na");
+        let out = erase("Li said: the policy link is in Na's mail; Lina", &known).unwrap();
+        assert_eq!(
+            out,
+            "[erased] said: the policy link is in [erased]'s mail; Lina"
+        );
     }
 
     #[test]

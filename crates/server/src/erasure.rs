@@ -42,12 +42,21 @@ pub async fn pass(state: &AppState) -> Result<usize, closedloop_store::StoreErro
             tracing::error!(request = id, %error, "cannot remove an erased person's files");
             continue;
         }
-        let late = state.store.complete_erasure(id).await?;
+        // Known before the account is renamed: quarantined mail is matched by it below.
+        let email = state
+            .store
+            .principal(work.request.user_id)
+            .await?
+            .map(|p| p.email);
+        let erased = state.store.complete_erasure(id).await?;
         // The person's tokens are gone from the database; this instance forgets them now,
         // others within the cache's few seconds.
         state.tokens.forget();
-        if let Err(error) = remove_files(&dir, &late).await {
+        if let Err(error) = remove_files(&dir, &erased.attachments).await {
             tracing::error!(request = id, %error, "cannot remove an erased person's files");
+        }
+        if let Err(error) = remove_quarantined(state, &erased.quarantined_mail, email).await {
+            tracing::error!(request = id, %error, "cannot remove an erased person's quarantined mail");
         }
         tracing::info!(
             request = id,
@@ -104,6 +113,52 @@ async fn retention(state: &AppState) -> Result<(), closedloop_store::StoreError>
             return Ok(());
         }
     }
+}
+
+/// Deletes the person's quarantined mail: what the store linked to their address, and any
+/// other kept message that names it (one too large or broken to read has no sender on record).
+async fn remove_quarantined(
+    state: &AppState,
+    linked: &[String],
+    email: Option<String>,
+) -> Result<(), closedloop_store::StoreError> {
+    let dir = crate::mail_intake::quarantine_dir(&state.config.data_dir);
+    let mut digests: Vec<String> = linked.to_vec();
+    if let Some(email) = email.map(|e| e.to_ascii_lowercase())
+        && let Ok(entries) = std::fs::read_dir(&dir)
+    {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(digest) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".eml"))
+            else {
+                continue;
+            };
+            let names_them = std::fs::read(&path).is_ok_and(|raw| {
+                raw.to_ascii_lowercase()
+                    .windows(email.len())
+                    .any(|w| w == email.as_bytes())
+            });
+            if names_them {
+                digests.push(digest.to_owned());
+            }
+        }
+    }
+    for digest in digests {
+        state
+            .store
+            .forget_quarantined(&format!("sha256:{digest}"))
+            .await?;
+        match std::fs::remove_file(dir.join(format!("{digest}.eml"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::error!(error = %e, "cannot remove quarantined mail");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 async fn remove_files(dir: &std::path::Path, files: &[String]) -> std::io::Result<()> {

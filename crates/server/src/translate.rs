@@ -100,7 +100,7 @@ async fn pass(state: &AppState, client: &reqwest::Client, url: &str) -> Result<P
                 match ask(state, client, url, source, to, text).await {
                     Ok(done) => state
                         .store
-                        .save_translation(id, field, to, &done)
+                        .save_translation(id, field, text, to, &done)
                         .await
                         .map_err(|e| e.to_string())?,
                     Err(Failure::Refused(why)) => {
@@ -170,7 +170,9 @@ async fn ask(
         .await
         .map_err(|e| Failure::Unavailable(e.without_url().to_string()))?;
     let status = res.status();
-    if status.is_client_error() {
+    // A wrong key, a rate limit or a timeout is the provider's state, not the text's: retried.
+    let transient = matches!(status.as_u16(), 401 | 403 | 408 | 429);
+    if status.is_client_error() && !transient {
         return Err(Failure::Refused(status.to_string()));
     }
     if !status.is_success() {
@@ -179,7 +181,7 @@ async fn ask(
     res.json::<Translated>()
         .await
         .map(|t| t.translated_text)
-        .map_err(|e| Failure::Refused(format!("not a translation: {e}")))
+        .map_err(|e| Failure::Unavailable(format!("not a translation: {e}")))
 }
 
 #[cfg(test)]

@@ -144,9 +144,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims the open request due first for `lease` (none while another worker holds it),
     /// with the attachment files to remove before completing it.
     async fn claim_erasure(&self, lease: chrono::Duration) -> Result<Option<ErasureWork>>;
-    /// Erases the person's data in one transaction and records the request done; the files
-    /// (by digest) that were still attached then and no one else's ticket holds.
-    async fn complete_erasure(&self, request_id: i64) -> Result<Vec<String>>;
+    /// Erases the person's data in one transaction and records the request done; the files to
+    /// delete then.
+    async fn complete_erasure(&self, request_id: i64) -> Result<ErasedFiles>;
     /// Open requests past their deadline not yet reported; administrators get an in-app
     /// notification for each, once.
     async fn overdue_erasures(&self) -> Result<Vec<ErasureRequest>>;
@@ -177,11 +177,13 @@ pub trait Store: Send + Sync + 'static {
     async fn translation_batch(&self, limit: i64) -> Result<(i64, Vec<(i64, String, String)>)>;
     /// Moves the cursor from `from` to `to`; `false` when another instance moved it first.
     async fn advance_translation_cursor(&self, from: i64, to: i64) -> Result<bool>;
-    /// Keeps a translation (a second one of the same field and language is ignored).
+    /// Keeps a translation of `source` (a second one of the same field and language is
+    /// ignored, and so is one whose field no longer says `source`).
     async fn save_translation(
         &self,
         ticket_id: i64,
         field: &str,
+        source: &str,
         lang: &str,
         text: &str,
     ) -> Result<()>;

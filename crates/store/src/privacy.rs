@@ -86,6 +86,14 @@ pub struct ErasureSummary {
     pub deleted: i64,
 }
 
+/// Files an erasure leaves to the caller to delete: attachments (by digest) no ticket holds any
+/// more, and quarantined mail from the person (by digest: `<quarantine>/<digest>.eml`).
+#[derive(Debug, Clone, Default)]
+pub struct ErasedFiles {
+    pub attachments: Vec<String>,
+    pub quarantined_mail: Vec<String>,
+}
+
 /// An erasure claimed by a worker: the files it must remove before it is completed (attachments
 /// no other person's ticket holds).
 #[derive(Debug, Clone)]

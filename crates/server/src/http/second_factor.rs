@@ -150,6 +150,10 @@ async fn check_code(
     account: &str,
     code: &str,
 ) -> ApiResult<()> {
+    // A locked account takes no guesses here either (the lock counts these failures too).
+    if let Some(until) = state.store.login_locked_until(user_id).await? {
+        return Err(super::session::locked(until));
+    }
     let fresh = match crate::totp::step_of(secret, account, code, state.clock.now()) {
         Some(step) => state.store.use_totp_step(user_id, step).await?,
         None => false,

@@ -166,7 +166,7 @@ pub(crate) async fn second_factor(
     Ok(())
 }
 
-fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+pub(crate) fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     ApiError::new(
         StatusCode::LOCKED,
         "account_locked",
@@ -296,7 +296,6 @@ pub(crate) async fn set_password(
             "this is not your current password",
         ));
     }
-    state.store.record_login_success(who.user_id).await?;
     let new = new.to_owned();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new))
         .await

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Dialect, SqlStore};
 use crate::model::{from_ms, to_ms};
-use crate::{ErasureRequest, ErasureSummary, ErasureWork, Result, StoreError};
+use crate::{ErasedFiles, ErasureRequest, ErasureSummary, ErasureWork, Result, StoreError};
 
 const COLUMNS: &str =
     "id, user_id, requested_by, requested_at, due_at, completed_at, alerted_at, summary";
@@ -121,6 +121,8 @@ const TICKET_DELETES: &[&str] = &[
     "DELETE FROM webhook_threads WHERE ticket_id = $1",
     // Machine translations quote the text; they are not made again for an old ticket.
     "DELETE FROM translations WHERE ticket_id = $1",
+    // Keys of retried deliveries name the thread (a phone number or handle, often).
+    "DELETE FROM idempotency_keys WHERE ticket_id = $1",
 ];
 
 /// A person's (`$1`) secrets and notifications.
@@ -167,28 +169,29 @@ impl SqlStore {
                 ));
             }
         }
-        let open = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM erasure_requests WHERE user_id = $1 AND completed_at IS NULL"
-        ))
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(r) = open {
-            return Ok((request(&r)?, false));
-        }
-        let r = sqlx::query(&format!(
+        // One open request per person (a unique index): of two asking at once, one inserts and
+        // both get it back.
+        let inserted = sqlx::query(
             "INSERT INTO erasure_requests (user_id, requested_by, requested_at, due_at) \
-             VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
-        ))
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) WHERE completed_at IS NULL DO NOTHING",
+        )
         .bind(user_id)
         .bind(requested_by)
         .bind(to_ms(now))
         .bind(to_ms(now + within))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let r = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM erasure_requests WHERE user_id = $1 AND completed_at IS NULL"
+        ))
+        .bind(user_id)
         .fetch_one(&mut *tx)
         .await?;
-        let made = request(&r)?;
+        let open = request(&r)?;
         tx.commit().await?;
-        Ok((made, true))
+        Ok((open, inserted))
     }
 
     pub(crate) async fn erasure_requests_impl(
@@ -283,7 +286,7 @@ impl SqlStore {
         Ok(overdue)
     }
 
-    pub(crate) async fn complete_erasure_impl(&self, request_id: i64) -> Result<Vec<String>> {
+    pub(crate) async fn complete_erasure_impl(&self, request_id: i64) -> Result<ErasedFiles> {
         let now = to_ms(self.clock.now());
         let mut tx = self.begin_write().await?;
         self.secure_delete(&mut tx, true).await?;
@@ -326,10 +329,56 @@ impl SqlStore {
             for t in ARTICLE_TEXTS {
                 summary.texts += rewrite(&mut tx, t, ticket, &known).await?;
             }
+            // A new revision moves the articles' search feed, so every index re-reads them.
+            sqlx::query(
+                "INSERT INTO kb_revisions (article_id, actor_id, status, title, body, created_at) \
+                 SELECT id, $1, status, title, body, $2 FROM kb_articles WHERE source_ticket_id = $3",
+            )
+            .bind(req.requested_by)
+            .bind(now)
+            .bind(ticket)
+            .execute(&mut *tx)
+            .await?;
         }
+        // Others' tickets the person wrote on: their entries are rewritten, and each ticket gets
+        // a change on its feed so the search indexes re-read it.
+        let elsewhere: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT ticket_id FROM timeline WHERE actor_id = $1 AND ticket_id NOT IN \
+             (SELECT id FROM tickets WHERE requester_id = $2 OR created_by = $3)",
+        )
+        .bind(user)
+        .bind(user)
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
         for t in PERSON_TEXTS {
             summary.texts += rewrite(&mut tx, t, user, &known).await?;
         }
+        for ticket in elsewhere {
+            mark_changed(&mut tx, ticket, Some(req.requested_by), "erased", now).await?;
+        }
+        // Copied in on others' mail.
+        summary.deleted +=
+            sqlx::query("DELETE FROM ticket_participants WHERE lower(address) = lower($1)")
+                .bind(&email)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as i64;
+        // Mail of theirs that never became a ticket and waits in quarantine: the caller deletes
+        // the files.
+        let quarantined: Vec<String> = sqlx::query_scalar(
+            "SELECT message_id FROM mail_messages WHERE lower(address) = lower($1) \
+             AND outcome = 'quarantined'",
+        )
+        .bind(&email)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM mail_messages WHERE lower(address) = lower($1) AND outcome = 'quarantined'",
+        )
+        .bind(&email)
+        .execute(&mut *tx)
+        .await?;
         for &sql in PERSON_DELETES {
             summary.deleted += sqlx::query(sql)
                 .bind(user)
@@ -366,9 +415,15 @@ impl SqlStore {
         .bind(request_id)
         .execute(&mut *tx)
         .await?;
-        let files = unreferenced(&mut tx, files).await?;
+        let attachments = unreferenced(&mut tx, files).await?;
         self.finish_purge(tx).await?;
-        Ok(files)
+        Ok(ErasedFiles {
+            attachments,
+            quarantined_mail: quarantined
+                .iter()
+                .filter_map(|id| id.strip_prefix("sha256:").map(str::to_owned))
+                .collect(),
+        })
     }
 
     /// Anonymises up to `limit` tickets closed before `before` (retention); how many, and the
@@ -541,19 +596,30 @@ impl Scrub<'_> {
             .execute(&mut *conn)
             .await?
             .rows_affected() as i64;
-        // A change on the ticket's feed, so every instance's search index re-reads it.
-        sqlx::query(
-            "INSERT INTO timeline (ticket_id, kind, public, actor_id, field, new_value, created_at) \
-             VALUES ($1, 'field_changed', 0, $2, 'personal_data', $3, $4)",
-        )
-        .bind(ticket)
-        .bind(self.actor)
-        .bind(self.mark)
-        .bind(self.now)
-        .execute(&mut *conn)
-        .await?;
+        mark_changed(conn, ticket, self.actor, self.mark, self.now).await?;
         Ok(files)
     }
+}
+
+/// A change on the ticket's feed, so every instance's search index re-reads it.
+async fn mark_changed(
+    conn: &mut AnyConnection,
+    ticket: i64,
+    actor: Option<i64>,
+    mark: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO timeline (ticket_id, kind, public, actor_id, field, new_value, created_at) \
+         VALUES ($1, 'field_changed', 0, $2, 'personal_data', $3, $4)",
+    )
+    .bind(ticket)
+    .bind(actor)
+    .bind(mark)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Of these files (digests), the ones no ticket holds any more.

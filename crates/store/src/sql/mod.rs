@@ -663,7 +663,7 @@ impl crate::Store for SqlStore {
     async fn claim_erasure(&self, lease: chrono::Duration) -> Result<Option<crate::ErasureWork>> {
         self.claim_erasure_impl(lease).await
     }
-    async fn complete_erasure(&self, request_id: i64) -> Result<Vec<String>> {
+    async fn complete_erasure(&self, request_id: i64) -> Result<crate::ErasedFiles> {
         self.complete_erasure_impl(request_id).await
     }
     async fn overdue_erasures(&self) -> Result<Vec<crate::ErasureRequest>> {
@@ -707,10 +707,11 @@ impl crate::Store for SqlStore {
         &self,
         ticket_id: i64,
         field: &str,
+        source: &str,
         lang: &str,
         text: &str,
     ) -> Result<()> {
-        self.save_translation_impl(ticket_id, field, lang, text)
+        self.save_translation_impl(ticket_id, field, source, lang, text)
             .await
     }
     async fn translations(

@@ -572,7 +572,7 @@ impl SqlStore {
         .await?;
         super::privacy::keep_reply_original(conn, ticket_id, id, original).await?;
         if matches!(status, Status::Resolved | Status::Closed)
-            && super::closing::appeal_by_reply(conn, self, ticket_id, actor, body, now_ms).await?
+            && super::closing::appeal_by_reply(conn, self, ticket_id, actor, &text, now_ms).await?
         {
             return Ok(id);
         }

@@ -45,18 +45,30 @@ impl SqlStore {
         &self,
         ticket_id: i64,
         field: &str,
+        source: &str,
         lang: &str,
         text: &str,
     ) -> Result<()> {
-        sqlx::query(
+        // Only while the field still says what was translated: an erasure or an edit while the
+        // provider was working must not get the old text back in.
+        let column = if field == "title" {
+            "title"
+        } else {
+            "description"
+        };
+        sqlx::query(&format!(
             "INSERT INTO translations (ticket_id, field, lang, text, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, field, lang) DO NOTHING",
-        )
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM tickets WHERE id = $6 \
+             AND anonymised_at IS NULL AND {column} = $7) \
+             ON CONFLICT (ticket_id, field, lang) DO NOTHING"
+        ))
         .bind(ticket_id)
-        .bind(field)
+        .bind(column)
         .bind(lang)
         .bind(text)
         .bind(to_ms(self.clock.now()))
+        .bind(ticket_id)
+        .bind(source)
         .execute(&self.write)
         .await?;
         Ok(())

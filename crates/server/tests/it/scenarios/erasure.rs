@@ -149,8 +149,13 @@ async fn totals(app: &TestApp) -> Value {
 }
 
 pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(backend: Backend) {
-    // The worker's own schedule is out of the way: the test runs its passes.
-    let app = spawn_with(backend, |c| c.privacy.erasure_poll_ms = 3_600_000).await;
+    // The worker's own schedule is out of the way: the test runs its passes. Mail over 1,500
+    // bytes is quarantined, so a long one from the person waits there.
+    let app = spawn_with(backend, |c| {
+        c.privacy.erasure_poll_ms = 3_600_000;
+        c.mail.max_bytes = 1_500;
+    })
+    .await;
     let agent = app.user("pay@shop.example", "agent", &["payment"]).await;
     let customer = app
         .user_named(EMAIL, &format!("{NAME_ZH} {NAME}"), "customer", &[])
@@ -210,6 +215,31 @@ pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(back
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A knowledge article drafted from the person's resolved ticket quotes it.
+    for step in ["accept", "start", "propose_solution", "resolve"] {
+        let r = app.act(&app.admin, &social, step).await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.body);
+    }
+    let r = app
+        .post(
+            &app.admin,
+            &format!("/api/v1/tickets/{social}/article"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A long mail from them waits in quarantine.
+    let long = super::mail::message(
+        "erase-2@example.cn",
+        EMAIL,
+        "还是没到",
+        "",
+        &format!("{NAME_ZH}：退款还是没到，电话{MOBILE}。").repeat(40),
+    );
+    let r = post_mail(&app, Some(&bearer(&app.admin)), long).await;
+    assert_eq!(r.str("outcome"), "quarantined", "{}", r.body);
+    let quarantine = app.data_dir().join("quarantine");
+    assert!(!files_holding(&quarantine, &[MOBILE]).is_empty());
     let kept = app
         .create(
             &other,
@@ -233,6 +263,8 @@ pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(back
         "mail_messages",
         "ticket_participants",
         "notices",
+        "kb_articles",
+        "kb_revisions",
     ] {
         assert!(
             before.iter().any(|h| h.starts_with(&format!("{table}: "))),
@@ -253,6 +285,18 @@ pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(back
             .is_empty()
     );
     let reports = totals(&app).await;
+    let db_files = |app: &TestApp| {
+        files_holding(app.data_dir(), PERSONAL)
+            .into_iter()
+            .filter(|f| f.contains("closedloop.db"))
+            .collect::<Vec<_>>()
+    };
+    if backend == Backend::Sqlite {
+        assert!(
+            !db_files(&app).is_empty(),
+            "the raw scan sees the planted data"
+        );
+    }
 
     // Who may ask: the person and administrators; staff accounts are not erased.
     let path = format!("/api/v1/users/{id}/erasure");
@@ -291,12 +335,13 @@ pub async fn erasure_leaves_nothing_of_the_person_and_the_reports_unchanged(back
     let after = tables_holding(&app, PERSONAL).await;
     assert!(after.is_empty(), "personal data left in {after:?}");
     assert!(files_holding(&attachments, PERSONAL).is_empty());
+    assert!(
+        files_holding(&quarantine, PERSONAL).is_empty(),
+        "quarantined mail deleted"
+    );
     if backend == Backend::Sqlite {
         // The database file and its log themselves, free pages included.
-        let db = files_holding(&app.data_dir().join(""), PERSONAL)
-            .into_iter()
-            .filter(|f| f.contains("closedloop.db"))
-            .collect::<Vec<_>>();
+        let db = db_files(&app);
         assert!(db.is_empty(), "{db:?}");
     }
     let mut index_left = Vec::new();

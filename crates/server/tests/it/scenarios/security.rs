@@ -220,13 +220,21 @@ pub async fn sessions_rotate_on_sign_in_forms_need_csrf_and_guessing_locks_and_i
     let app = spawn(backend).await;
     app.user("carol@example.org", "customer", &[]).await;
 
-    // Session fixation: a session id chosen by someone else is never adopted.
-    let planted = "closedloop_session=cl_planted_by_an_attacker";
-    let res = sign_in(&app, "carol@example.org", "password-123", Some(planted)).await;
+    // Session fixation: a session id someone else holds (here a real session of the attacker's
+    // own account, planted in Carol's browser) is never adopted, and it ends at her sign-in.
+    app.user("mallory@example.org", "customer", &[]).await;
+    let res = sign_in(&app, "mallory@example.org", "password-123", None).await;
+    let planted = session_cookie(&res).expect("the attacker's session");
+    assert_eq!(me_with(&app, &planted).await, StatusCode::OK);
+    let invented = "closedloop_session=cl_invented_by_an_attacker";
+    assert_eq!(me_with(&app, invented).await, StatusCode::UNAUTHORIZED);
+    let res = sign_in(&app, "carol@example.org", "password-123", Some(&planted)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let first = session_cookie(&res).expect("a session");
     assert_ne!(first, planted);
-    assert_eq!(me_with(&app, planted).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_with(&app, &planted).await, StatusCode::UNAUTHORIZED);
+    let res = sign_in(&app, "carol@example.org", "password-123", Some(invented)).await;
+    assert_ne!(session_cookie(&res).as_deref(), Some(invented));
     // Rotation: signing in again ends the session the browser came with.
     let res = sign_in(&app, "carol@example.org", "password-123", Some(&first)).await;
     let csrf = res.json::<Value>().await.expect("json")["csrf_token"]
@@ -547,6 +555,32 @@ pub async fn staff_can_require_a_one_time_code_at_sign_in_and_each_code_works_on
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     app.clock.advance(chrono::Duration::seconds(30));
+    let code = closedloop_server::totp::code_at(&secret, email, app.clock_now()).expect("code");
+    // A stolen session cannot guess its way to turning it off: wrong codes lock the account.
+    for attempt in 1..=5 {
+        let r = app
+            .post(
+                &agent,
+                "/api/v1/me/totp/disable",
+                json!({"code": wrong(&code)}),
+            )
+            .await;
+        let expected = if attempt < 5 {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::LOCKED
+        };
+        assert_eq!(r.status, expected, "guess {attempt}: {}", r.body);
+    }
+    let r = app
+        .post(&agent, "/api/v1/me/totp/disable", json!({"code": code}))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::LOCKED,
+        "even the right code, until the lock ends"
+    );
+    app.clock.advance(chrono::Duration::minutes(16));
     let code = closedloop_server::totp::code_at(&secret, email, app.clock_now()).expect("code");
     let r = app
         .post(&agent, "/api/v1/me/totp/disable", json!({"code": code}))
