@@ -195,7 +195,7 @@ mod tests {
             language("My refund has not arrived after three days"),
             Some("en")
         );
-        assert_eq!(language("退款 refund 还没 arrived yet at all"), None);
+        assert_eq!(language("退款还没到 refund not here"), None);
         assert_eq!(language("12345 !!"), None);
         assert_eq!(
             language("App 闪退，无法登录，订单一直显示未支付"),
