@@ -3,9 +3,10 @@
 //! closed tickets `privacy.retention_months` after closing.
 //!
 //! Every instance runs it; the store's lease hands each request to one. The database part is
-//! one transaction; files are removed before it (the attachments held then) and after it (any
-//! attached meanwhile), and removing a file twice is harmless, so a crash anywhere is repaired
-//! by the next claim once the lease runs out. Search indexes re-read the tickets from the feed
+//! one transaction. Attachment files are removed before it (those attached then), so a crash
+//! there is repaired by the next claim once the lease runs out; removing a file twice is
+//! harmless. Files attached meanwhile and quarantined mail are removed after it: a crash in
+//! that moment leaves them on disk (logged). Search indexes re-read the tickets from the feed
 //! and then purge the old text from their files (`search::follow`).
 
 use std::time::Duration;
