@@ -154,11 +154,7 @@ async fn check_code(
     if let Some(until) = state.store.login_locked_until(user_id).await? {
         return Err(super::session::locked(until));
     }
-    let fresh = match crate::totp::step_of(secret, account, code, state.clock.now()) {
-        Some(step) => state.store.use_totp_step(user_id, step).await?,
-        None => false,
-    };
-    if fresh {
+    if super::session::fresh_code(state, user_id, secret, account, code).await? {
         Ok(())
     } else {
         // Guesses here count like sign-in guesses: a stolen session cannot try them all.

@@ -144,11 +144,7 @@ pub(crate) async fn second_factor(
             )
             .field("totp"));
         };
-        let fresh = match crate::totp::step_of(&secret, &user.email, code, state.clock.now()) {
-            Some(step) => state.store.use_totp_step(user.id, step).await?,
-            None => false,
-        };
-        if !fresh {
+        if !fresh_code(state, user.id, &secret, &user.email, code).await? {
             tracing::warn!(
                 user = user.id,
                 "sign-in failed: wrong or reused one-time code"
@@ -164,6 +160,22 @@ pub(crate) async fn second_factor(
     }
     state.store.record_login_success(user.id).await?;
     Ok(())
+}
+
+/// Whether `code` is one of `secret`'s for now and was not used before (using it up if so).
+pub(crate) async fn fresh_code(
+    state: &AppState,
+    user_id: i64,
+    secret: &str,
+    account: &str,
+    code: &str,
+) -> ApiResult<bool> {
+    Ok(
+        match crate::totp::step_of(secret, account, code, state.clock.now()) {
+            Some(step) => state.store.use_totp_step(user_id, step).await?,
+            None => false,
+        },
+    )
 }
 
 pub(crate) fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {

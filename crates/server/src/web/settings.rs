@@ -82,6 +82,40 @@ impl Outcome {
     }
 }
 
+/// The signed-in user, their session's CSRF token and the form, if it carries that token;
+/// otherwise the sign-in redirect or the refusal page.
+async fn signed_form<F: super::SessionForm>(
+    state: &AppState,
+    jar: &CookieJar,
+    form: Result<Form<F>, FormRejection>,
+) -> Result<(Principal, String, F), Response> {
+    let (who, csrf) = signed_in(state, jar).await?;
+    let form = session_form(&csrf, form)?;
+    Ok((who, csrf, form))
+}
+
+/// The page again, with why the `about` form was refused.
+async fn form_refused(
+    state: &AppState,
+    who: &Principal,
+    tr: Tr,
+    csrf: String,
+    about: &'static str,
+    error: ApiError,
+) -> Response {
+    match state.store.preferences(who.user_id).await {
+        Ok(p) => {
+            let outcome = Outcome {
+                about,
+                saved: false,
+                error: Some(error),
+            };
+            render(state, who, tr.for_user(who), csrf, &p, outcome).await
+        }
+        Err(e) => refused(e),
+    }
+}
+
 async fn render(
     state: &AppState,
     who: &Principal,
@@ -189,12 +223,8 @@ pub async fn save(
     tr: Tr,
     form: Result<Form<SettingsForm>, FormRejection>,
 ) -> Response {
-    let (who, csrf) = match signed_in(&state, &jar).await {
+    let (who, csrf, form) = match signed_form(&state, &jar, form).await {
         Ok(s) => s,
-        Err(res) => return res,
-    };
-    let form = match session_form(&csrf, form) {
-        Ok(f) => f,
         Err(res) => return res,
     };
     let current = match state.store.preferences(who.user_id).await {
@@ -264,12 +294,8 @@ pub async fn password(
     tr: Tr,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
-    let (who, csrf) = match signed_in(&state, &jar).await {
+    let (who, csrf, form) = match signed_form(&state, &jar, form).await {
         Ok(s) => s,
-        Err(res) => return res,
-    };
-    let form = match session_form(&csrf, form) {
-        Ok(f) => f,
         Err(res) => return res,
     };
     let outcome = crate::http::session::set_password(
@@ -282,18 +308,7 @@ pub async fn password(
     .await;
     match outcome {
         Ok(()) => Redirect::to("/settings?saved=password").into_response(),
-        Err(error) => {
-            let p = match state.store.preferences(who.user_id).await {
-                Ok(p) => p,
-                Err(e) => return refused(e),
-            };
-            let outcome = Outcome {
-                about: "password",
-                saved: false,
-                error: Some(error),
-            };
-            render(&state, &who, tr.for_user(&who), csrf, &p, outcome).await
-        }
+        Err(error) => form_refused(&state, &who, tr, csrf, "password", error).await,
     }
 }
 
@@ -313,12 +328,8 @@ pub async fn erase(
     tr: Tr,
     form: Result<Form<EraseForm>, FormRejection>,
 ) -> Response {
-    let (who, csrf) = match signed_in(&state, &jar).await {
+    let (who, csrf, form) = match signed_form(&state, &jar, form).await {
         Ok(s) => s,
-        Err(res) => return res,
-    };
-    let form = match session_form(&csrf, form) {
-        Ok(f) => f,
         Err(res) => return res,
     };
     let result = if form.confirm.is_none() {
@@ -344,18 +355,7 @@ pub async fn erase(
             );
             Redirect::to("/settings?saved=erase").into_response()
         }
-        Err(error) => {
-            let p = match state.store.preferences(who.user_id).await {
-                Ok(p) => p,
-                Err(e) => return refused(e),
-            };
-            let outcome = Outcome {
-                about: "erase",
-                saved: false,
-                error: Some(error),
-            };
-            render(&state, &who, tr.for_user(&who), csrf, &p, outcome).await
-        }
+        Err(error) => form_refused(&state, &who, tr, csrf, "erase", error).await,
     }
 }
 

@@ -365,19 +365,13 @@ impl SqlStore {
                 .await?
                 .rows_affected() as i64;
         // Mail of theirs that never became a ticket and waits in quarantine: the caller deletes
-        // the files.
+        // the files and their rows.
         let quarantined: Vec<String> = sqlx::query_scalar(
             "SELECT message_id FROM mail_messages WHERE lower(address) = lower($1) \
              AND outcome = 'quarantined'",
         )
         .bind(&email)
         .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM mail_messages WHERE lower(address) = lower($1) AND outcome = 'quarantined'",
-        )
-        .bind(&email)
-        .execute(&mut *tx)
         .await?;
         for &sql in PERSON_DELETES {
             summary.deleted += sqlx::query(sql)
