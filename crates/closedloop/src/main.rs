@@ -49,6 +49,12 @@ enum Command {
     },
     /// Create or upgrade the database and load the defaults, then exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database, also while the server runs, and check it.
+    Backup {
+        /// The new file (it must not exist yet).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -304,6 +310,32 @@ async fn run(command: Command, config: Config) -> CliResult {
             let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
             println!("database ready: {}", redact_url(&config.database_url()));
             store.close().await;
+            Ok(())
+        }
+        Command::Backup { output } => {
+            if !config.uses_sqlite() {
+                return Err(CliError(
+                    "backup copies the SQLite database; on PostgreSQL use pg_dump or a base \
+                     backup with WAL archiving (docs/deploy.md)"
+                        .into(),
+                ));
+            }
+            if output.exists() {
+                return Err(CliError(format!(
+                    "{} already exists; give a new file name",
+                    output.display()
+                )));
+            }
+            let store = closedloop_server::open_store(&config, Arc::new(SystemClock)).await?;
+            let copy = store.backup_to(&output).await;
+            store.close().await;
+            let copy = copy?;
+            println!(
+                "backup written: {} ({} tickets, {:.1} MiB, integrity ok)",
+                output.display(),
+                copy.tickets,
+                copy.bytes as f64 / (1024.0 * 1024.0)
+            );
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {

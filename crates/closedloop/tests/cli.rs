@@ -282,6 +282,59 @@ fn seed_numbers_continue_the_live_counter() {
 }
 
 #[test]
+fn backup_copies_the_live_database_and_the_copy_restores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = closedloop(
+        dir.path(),
+        &["seed", "--tickets", "300", "--days", "2"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Online: the server has the database open (and its workers write) meanwhile.
+    let (_server, _base) = serve(dir.path());
+    let copy = dir.path().join("copy.db");
+    let out = closedloop(
+        dir.path(),
+        &["backup", "--output", copy.to_str().unwrap()],
+        None,
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("300 tickets") && said.contains("integrity ok"),
+        "{said}"
+    );
+    let again = closedloop(
+        dir.path(),
+        &["backup", "--output", copy.to_str().unwrap()],
+        None,
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let restored = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(restored.path().join("data")).unwrap();
+    std::fs::copy(&copy, restored.path().join("data/closedloop.db")).unwrap();
+    let users = closedloop(restored.path(), &["user", "list"], None);
+    assert!(users.status.success());
+    assert!(String::from_utf8_lossy(&users.stdout).contains("admin@closedloop.local"));
+    let more = closedloop(
+        restored.path(),
+        &["seed", "--tickets", "10", "--days", "1"],
+        None,
+    );
+    assert!(more.status.success(), "the restored copy takes writes");
+}
+
+#[test]
 fn import_reports_bad_records_by_line_and_never_imports_twice() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = closedloop(dir.path(), &["migrate"], None);

@@ -39,8 +39,14 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; unset means SQLite at `<data_dir>/closedloop.db`.
     pub database_url: Option<Secret>,
+    /// A PostgreSQL standby (streaming replica) for ticket lists and reports; everything else,
+    /// and every write, goes to `database_url`.
+    pub replica_url: Option<Secret>,
     /// Database connections (readers on SQLite; all on PostgreSQL).
     pub max_connections: u32,
+    /// How long a request waits for a database connection before it is answered 503 with
+    /// `Retry-After`: the most a request hangs while the database is down or restarting.
+    pub database_timeout_ms: u64,
     /// Request bodies above this many bytes are refused with 413.
     pub max_body_bytes: usize,
     /// The first administrator, created on first start.
@@ -349,7 +355,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            replica_url: None,
             max_connections: 8,
+            database_timeout_ms: 5_000,
             max_body_bytes: 1024 * 1024,
             admin_email: "admin@closedloop.local".into(),
             admin_password: None,
@@ -390,7 +398,9 @@ const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "database_url",
+    "replica_url",
     "max_connections",
+    "database_timeout_ms",
     "max_body_bytes",
     "admin_email",
     "admin_password",
@@ -609,6 +619,18 @@ impl Config {
                 );
             }
         }
+        if let Some(url) = &self.replica_url {
+            let u = url.expose();
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return bad(
+                    "replica_url",
+                    "must start with postgres:// or postgresql://",
+                );
+            }
+            if self.uses_sqlite() {
+                return bad("replica_url", "needs a PostgreSQL database_url");
+            }
+        }
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return bad(
                 "time_zone",
@@ -617,6 +639,9 @@ impl Config {
         }
         if self.max_connections == 0 || self.max_connections > 1000 {
             return bad("max_connections", "must be between 1 and 1000");
+        }
+        if !(100..=600_000).contains(&self.database_timeout_ms) {
+            return bad("database_timeout_ms", "must be from 100 to 600000");
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024");
@@ -962,6 +987,41 @@ mod tests {
             assert!(err.contains("smtp.url"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_replica_needs_postgres_on_both_sides_and_the_timeout_a_sane_range() {
+        let named = |c: Config| {
+            c.validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let pg = Some(Secret::new("postgres://db1/closedloop"));
+        let ok = Config {
+            database_url: pg.clone(),
+            replica_url: Some(Secret::new("postgres://db2/closedloop")),
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        let on_sqlite = Config {
+            replica_url: Some(Secret::new("postgres://db2/closedloop")),
+            ..Config::default()
+        };
+        assert!(named(on_sqlite).contains("replica_url"));
+        let not_pg = Config {
+            database_url: pg,
+            replica_url: Some(Secret::new("sqlite://x.db")),
+            ..Config::default()
+        };
+        assert!(named(not_pg).contains("replica_url"));
+        for ms in [0, 99, 600_001] {
+            let c = Config {
+                database_timeout_ms: ms,
+                ..Config::default()
+            };
+            assert!(named(c).contains("database_timeout_ms"), "{ms}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,9 @@ use closedloop_triage::text::Folded;
 use closedloop_triage::{DuplicateIndex, IndexOptions, PairText, Triage};
 
 use crate::Config;
+
+/// Ids below the highest seen that every catch-up reads again (see [`Duplicates::catch_up`]).
+const FOLLOW_OVERLAP: i64 = 1_000;
 
 const CANDIDATES: usize = 4;
 const MIN_SIMILARITY: f32 = 0.4;
@@ -64,6 +67,8 @@ pub struct Duplicates {
     window: Mutex<Window>,
     prepared: Mutex<lru::LruCache<i64, Prepared>>,
     ready: AtomicBool,
+    /// The highest ticket id read from the database: catching up reads from a little below it.
+    followed: AtomicI64,
     threshold: f32,
     enabled: bool,
     window_days: u32,
@@ -81,6 +86,7 @@ impl Duplicates {
                 NonZeroUsize::new(PREPARED).unwrap_or(NonZeroUsize::MIN),
             )),
             ready: AtomicBool::new(false),
+            followed: AtomicI64::new(0),
             threshold: config.duplicate_threshold,
             enabled: config.duplicate_detection,
             window_days: config.duplicate_window_days,
@@ -92,9 +98,11 @@ impl Duplicates {
         now - chrono::Duration::days(i64::from(self.window_days))
     }
 
-    /// Indexes the open tickets of the window. The service answers meanwhile; until this is
-    /// done, new tickets are not checked.
-    pub async fn load(
+    /// Indexes the open tickets of the window not indexed yet: all of them the first time,
+    /// then those registered since, on this instance or on another one sharing the database.
+    /// The service answers meanwhile; until the first pass is done, new tickets are not checked.
+    /// Returns how many tickets it added.
+    pub async fn catch_up(
         &self,
         engine: &Triage,
         store: &dyn Store,
@@ -104,26 +112,32 @@ impl Duplicates {
             return Ok(0);
         }
         let since = self.cutoff(now);
-        let mut after = 0;
+        // On PostgreSQL a ticket can commit after others with higher ids (another instance's
+        // batch was slower): each pass reads again a stretch of ids below the highest seen.
+        let mut after = (self.followed.load(Ordering::Acquire) - FOLLOW_OVERLAP).max(0);
+        let mut added = 0;
         loop {
             let page = store.open_ticket_texts(after, since, 5_000).await?;
             let Some((last, _, _)) = page.last() else {
                 break;
             };
             after = *last;
+            let known = |id: i64| self.index.read().is_ok_and(|i| i.contains(id as u64));
             // Signatures are computed before the lock: the index keeps answering meanwhile.
             let signed: Vec<(i64, DateTime<Utc>, Signature)> = page
                 .into_iter()
+                .filter(|(id, _, _)| !known(*id))
                 .filter_map(|(id, at, text)| {
                     Signature::of(engine.nlp(), &text).map(|sig| (id, at, sig))
                 })
                 .collect();
             for (id, at, sig) in &signed {
-                self.insert(*id, *at, sig, now);
+                added += usize::from(self.insert(*id, *at, sig, now));
             }
         }
+        self.followed.fetch_max(after, Ordering::AcqRel);
         self.ready.store(true, Ordering::Release);
-        Ok(self.len())
+        Ok(added)
     }
 
     pub fn len(&self) -> usize {
@@ -164,7 +178,7 @@ impl Duplicates {
         if let Some(probe) = probe
             && ticket.duplicate_of.is_none()
         {
-            self.insert(
+            let _ = self.insert(
                 ticket.id,
                 ticket.created_at,
                 &probe.signature,
@@ -301,16 +315,17 @@ impl Duplicates {
         Ok(found)
     }
 
-    fn insert(&self, id: i64, created: DateTime<Utc>, sig: &Signature, now: DateTime<Utc>) {
+    /// Whether it was added (not already there, not too old).
+    fn insert(&self, id: i64, created: DateTime<Utc>, sig: &Signature, now: DateTime<Utc>) -> bool {
         let cutoff = self.cutoff(now);
         let Ok(mut window) = self.window.lock() else {
-            return;
+            return false;
         };
         let Ok(mut index) = self.index.write() else {
-            return;
+            return false;
         };
-        if created < cutoff {
-            return;
+        if created < cutoff || index.contains(id as u64) {
+            return false;
         }
         index.insert_signature(id as u64, sig);
         window.order.push_back((id, created));
@@ -321,6 +336,7 @@ impl Duplicates {
             window.order.pop_front();
             index.remove(old as u64);
         }
+        true
     }
 }
 

@@ -10,6 +10,9 @@ use closedloop_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What a 503 asks clients to wait: about as long as a PostgreSQL restart or fail-over.
+const RETRY_AFTER_SECONDS: &str = "2";
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -90,6 +93,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         res.extensions_mut()
             .insert(crate::security_log::ErrorCode(self.code));
         res
@@ -150,6 +159,14 @@ impl From<StoreError> for ApiError {
             }
             StoreError::IdempotencyMismatch => {
                 ApiError::invalid("Idempotency-Key", "idempotency_key_reused", e.to_string())
+            }
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is not answering; retry shortly (with the same Idempotency-Key)",
+                )
             }
             StoreError::Database(_) | StoreError::Migrate(_) => {
                 tracing::error!(error = ?e, "store failure");

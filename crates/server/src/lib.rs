@@ -96,12 +96,13 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SqlSto
     }
     let options = ConnectOptions {
         max_connections: config.max_connections,
+        acquire_timeout: std::time::Duration::from_millis(config.database_timeout_ms),
+        replica_url: config.replica_url.as_ref().map(|u| u.expose().to_owned()),
         sla: Arc::new(config.sla().map_err(|e| StartError::Api(e.to_string()))?),
         closing: Arc::new(config.loop_policy()),
         privacy: Arc::new(closedloop_store::PrivacyPolicy {
             mask_channels: config.privacy.mask_channels.clone(),
         }),
-        ..ConnectOptions::default()
     };
     let store = SqlStore::connect(&config.database_url(), &options, clock).await?;
     store.migrate().await?;
@@ -244,23 +245,34 @@ async fn report_facts(state: AppState) {
     }
 }
 
+/// Builds the duplicate index, then keeps adding the tickets other instances register (this
+/// one's are added as they are made). A database that does not answer is asked again.
 async fn index_open_tickets(state: AppState) {
-    let started = std::time::Instant::now();
-    let engine = state.triage.current();
-    let now = state.clock.now();
-    match state
-        .duplicates
-        .load(&engine, state.store.as_ref(), now)
-        .await
-    {
-        Ok(n) => tracing::info!(
-            tickets = n,
-            seconds = started.elapsed().as_secs_f32(),
-            "duplicate index ready"
-        ),
-        Err(error) => {
-            tracing::error!(%error, "cannot build the duplicate index; duplicates are not detected")
+    const FOLLOW: std::time::Duration = std::time::Duration::from_secs(5);
+    let mut ready = false;
+    loop {
+        let started = std::time::Instant::now();
+        let engine = state.triage.current();
+        match state
+            .duplicates
+            .catch_up(&engine, state.store.as_ref(), state.clock.now())
+            .await
+        {
+            Ok(n) if !ready => {
+                ready = true;
+                tracing::info!(
+                    tickets = n,
+                    seconds = started.elapsed().as_secs_f32(),
+                    "duplicate index ready"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(
+                %error,
+                "reading tickets into the duplicate index failed; trying again"
+            ),
         }
+        tokio::time::sleep(FOLLOW).await;
     }
 }
 

@@ -32,6 +32,32 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            match code.parse::<u32>() {
+                // SQLite's result codes are numbers; the low byte is the primary code:
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6) and their extended forms.
+                Ok(n) if code.len() < 5 => matches!(n & 0xff, 5 | 6),
+                // PostgreSQL's SQLSTATE: class 08 is a connection exception; 57P01-03 an
+                // administrator shutdown, a crash restart or a server still starting; 53300
+                // too many connections.
+                _ => {
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                }
+            }
+        }),
+        _ => false,
+    }
+}
+
 impl StoreError {
     pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
         StoreError::Invalid(DomainError::new(field, code, message))
@@ -45,8 +71,37 @@ impl StoreError {
         }
     }
 
+    /// The database cannot take work now (down, restarting, out of connections, locked past the
+    /// busy timeout) rather than refusing this request: the same request may succeed when
+    /// retried, so the edge answers 503 with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => unavailable(e),
+            _ => false,
+        }
+    }
+
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
             || matches!(self, StoreError::Taken { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_take_work_is_unavailable_and_a_bad_request_is_not() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            assert!(StoreError::Database(e).is_unavailable());
+        }
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::NotFound("ticket").is_unavailable());
+        assert!(!StoreError::Taken { field: "email" }.is_unavailable());
     }
 }

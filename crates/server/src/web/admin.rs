@@ -233,6 +233,7 @@ pub async fn set_active(
     }
     match state.store.set_user_active(id, active).await {
         Ok(u) => {
+            state.tokens.forget();
             Redirect::to(&format!("/admin/users?done={}", urlencode(&u.email))).into_response()
         }
         Err(e) => users_page(&state, ctx, None, Some((e.into(), NewUserForm::default()))).await,

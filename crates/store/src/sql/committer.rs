@@ -120,6 +120,21 @@ async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
                     let _ = job.reply.send(Err(e));
                 }
             }
+            // Replaying one by one against a database that is down would hold the last
+            // request for a whole connection timeout per ticket ahead of it; and those queued
+            // meanwhile have waited as long as this batch did, so they fail with it.
+            Err(e) if e.is_unavailable() => {
+                let reason = e.to_string();
+                while let Ok(job) = rx.try_recv() {
+                    batch.push(job);
+                }
+                for job in batch.drain(..) {
+                    let down = std::io::Error::other(reason.clone());
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Database(sqlx::Error::Io(down))));
+                }
+            }
             Err(_) => {
                 for job in batch.drain(..) {
                     let one = insert(&w, &[&job.ticket]).await;

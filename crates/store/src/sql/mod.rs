@@ -34,7 +34,7 @@ use std::time::Duration;
 use sqlx::any::{AnyArguments, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, Executor as _};
+use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _};
 
 use crate::{Clock, Result, StoreError};
 
@@ -81,6 +81,13 @@ impl Dialect {
     }
 }
 
+/// What [`SqlStore::backup_to`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Backup {
+    pub tickets: i64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Connections for reads (SQLite) or for everything (PostgreSQL).
@@ -92,6 +99,8 @@ pub struct ConnectOptions {
     pub closing: Arc<crate::LoopPolicy>,
     /// Which channels' text is masked on intake.
     pub privacy: Arc<crate::PrivacyPolicy>,
+    /// A PostgreSQL standby for list and report queries.
+    pub replica_url: Option<String>,
 }
 
 impl Default for ConnectOptions {
@@ -102,6 +111,7 @@ impl Default for ConnectOptions {
             sla: Arc::default(),
             closing: Arc::default(),
             privacy: Arc::default(),
+            replica_url: None,
         }
     }
 }
@@ -111,6 +121,10 @@ impl Default for ConnectOptions {
 /// connection and reads through the others. On PostgreSQL both pools are the same pool.
 pub struct SqlStore {
     pub(crate) read: AnyPool,
+    /// Lists and reports: a PostgreSQL standby when one is configured, else `read`. A ticket
+    /// just written may be missing from them for the standby's replication lag; everything
+    /// that must see its own writes reads `read`.
+    pub(crate) replica: AnyPool,
     pub(crate) write: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) clock: Arc<dyn Clock>,
@@ -187,8 +201,30 @@ impl SqlStore {
                 (p.clone(), p)
             }
         };
+        let replica = match &options.replica_url {
+            Some(url) if dialect == Dialect::Postgres => {
+                if Dialect::from_url(url)? != Dialect::Postgres {
+                    return Err(StoreError::invalid(
+                        "replica_url",
+                        "unsupported_database",
+                        "a replica must be a postgres:// URL",
+                    ));
+                }
+                // Lazy: an instance starts, and writes, while its standby is still down.
+                pool(options.max_connections.max(1)).connect_lazy(url)?
+            }
+            Some(_) => {
+                return Err(StoreError::invalid(
+                    "replica_url",
+                    "unsupported_database",
+                    "a replica needs a PostgreSQL database_url",
+                ));
+            }
+            None => read.clone(),
+        };
         Ok(SqlStore {
             committer: committer::Committer::start(write.clone(), dialect, options.closing.clone()),
+            replica,
             routing: routing::RoutingCache::default(),
             read,
             write,
@@ -202,6 +238,44 @@ impl SqlStore {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Writes a consistent copy of the SQLite database to `path` (`VACUUM INTO`: one read
+    /// transaction, so writers go on meanwhile), then opens the copy and checks its integrity.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<Backup> {
+        if self.dialect != Dialect::Sqlite {
+            return Err(StoreError::invalid(
+                "database_url",
+                "not_sqlite",
+                "backup copies SQLite databases; use pg_dump on PostgreSQL",
+            ));
+        }
+        let target = path.to_str().ok_or_else(|| {
+            StoreError::invalid("output", "invalid_path", "the path must be UTF-8")
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.read)
+            .await?;
+        let mut copy = sqlx::AnyConnection::connect(&format!("sqlite://{target}?mode=ro")).await?;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut copy)
+            .await?;
+        let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+            .fetch_one(&mut copy)
+            .await?;
+        copy.close().await?;
+        if check != "ok" {
+            return Err(StoreError::invalid(
+                "output",
+                "backup_damaged",
+                format!("the copy failed its integrity check: {check}"),
+            ));
+        }
+        Ok(Backup {
+            tickets,
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or_default(),
+        })
     }
 
     /// Applies the embedded migrations of this backend; safe to run on every start.
@@ -266,6 +340,7 @@ impl SqlStore {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        self.replica.close().await;
     }
 }
 

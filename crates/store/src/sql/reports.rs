@@ -169,7 +169,7 @@ impl SqlStore {
         rest(&mut sql, actor, from, to);
         sql.push(" AND EXISTS (SELECT 1 FROM facts_pending p WHERE p.ticket_id = t.id)");
         let mut out = Vec::new();
-        let mut rows = sql.query().fetch(&self.read);
+        let mut rows = sql.query().fetch(&self.replica);
         while let Some(r) = rows.try_next().await? {
             out.push(row(&r)?);
         }

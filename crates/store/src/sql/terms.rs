@@ -60,7 +60,7 @@ impl SqlStore {
             .bind(Arg::Int(to_ms(to)));
         scope(&mut sql, actor);
         let mut out = Vec::new();
-        for r in sql.query().fetch_all(&self.read).await? {
+        for r in sql.query().fetch_all(&self.replica).await? {
             let keywords: String = r.try_get(4)?;
             out.push(Doc {
                 number: r.try_get(0)?,
@@ -95,7 +95,7 @@ impl SqlStore {
         scope(&mut sql, actor);
         sql.push(" GROUP BY 1, 2");
         let mut series: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
-        for r in sql.query().fetch_all(&self.read).await? {
+        for r in sql.query().fetch_all(&self.replica).await? {
             let week = usize::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0);
             let weeks_of = series
                 .entry(r.try_get(0)?)
