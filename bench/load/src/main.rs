@@ -80,6 +80,10 @@ enum Cmd {
         /// Use this PostgreSQL database (kept afterwards) rather than a fresh one (dropped).
         #[arg(long)]
         database_url: Option<String>,
+        /// Run PostgreSQL as a cluster of the run's own with pg_stat_statements, and print the
+        /// statements the database spent its time on.
+        #[arg(long)]
+        private_pg: bool,
         /// Fixed ports for the instances (comma-separated), e.g. for a load balancer in front.
         #[arg(long, value_delimiter = ',')]
         ports: Vec<u16>,
@@ -165,15 +169,27 @@ async fn run(cli: Cli) -> Result<bool> {
             backend,
             instances,
             database_url,
+            private_pg,
             ports,
             via,
             healthz_seconds,
             keep,
         } => {
-            let fresh = backend == Backend::Postgres && database_url.is_none();
+            let fresh = backend == Backend::Postgres && database_url.is_none() && !private_pg;
+            let mut cluster = None;
             let url = match (backend, database_url) {
                 (Backend::Sqlite, _) => None,
                 (Backend::Postgres, Some(u)) => Some(u),
+                (Backend::Postgres, None) if private_pg => {
+                    let c = pg::PrivateCluster::create_with(
+                        &work.path().join("pg"),
+                        "shared_preload_libraries = 'pg_stat_statements'",
+                    )
+                    .await?;
+                    let u = c.create_database("closedloop").await?;
+                    cluster = Some(c);
+                    Some(u)
+                }
                 (Backend::Postgres, None) => {
                     Some(pg::fresh_database(&pg_url, "closedloop_load").await?)
                 }
@@ -187,10 +203,14 @@ async fn run(cli: Cli) -> Result<bool> {
                 healthz_seconds,
                 clients,
                 seconds,
+                private_pg,
             )
             .await;
             if let (true, Some(url)) = (fresh, &url) {
                 pg::drop_database(&pg_url, url).await;
+            }
+            if let Some(c) = cluster {
+                c.destroy().await;
             }
             if keep {
                 println!("working folder kept: {}", work.keep().display());
@@ -208,6 +228,7 @@ async fn mix_run(
     healthz_seconds: u64,
     clients: usize,
     seconds: u64,
+    statements: bool,
 ) -> Result<()> {
     let token = d.prepare().await?;
     let mut running = Vec::new();
@@ -234,6 +255,9 @@ async fn mix_run(
         cpu::seconds_named("postgres"),
         cpu::seconds(std::process::id()),
     );
+    if statements && let Some(url) = &d.database_url {
+        pg::statements::reset(url).await?;
+    }
     let report = mix::run(&targets, &actors, &plan).await?;
     let used = (
         instances_cpu() - before.0,
@@ -273,6 +297,9 @@ async fn mix_run(
         used.2,
         share(used.2)
     );
+    if statements && let Some(url) = &d.database_url {
+        println!("\n{}", pg::statements::top(url, 10).await?);
+    }
     for i in &running {
         if let Some((rss, hwm)) = i.rss_kib() {
             println!(

@@ -55,6 +55,11 @@ fn free_port() -> Result<u16> {
 impl PrivateCluster {
     /// initdb in `dir` and start the server.
     pub async fn create(dir: &Path) -> Result<Self> {
+        Self::create_with(dir, "").await
+    }
+
+    /// As [`PrivateCluster::create`], with more `postgresql.conf` lines.
+    pub async fn create_with(dir: &Path, settings: &str) -> Result<Self> {
         let c = PrivateCluster {
             dir: dir.to_owned(),
             bin: server_bin()?,
@@ -95,6 +100,13 @@ impl PrivateCluster {
         )
         .await?;
         c.configure(&data)?;
+        if !settings.is_empty() {
+            let path = data.join("postgresql.auto.conf");
+            let mut text = std::fs::read_to_string(&path)?;
+            text.push_str(settings);
+            text.push('\n');
+            std::fs::write(&path, text)?;
+        }
         c.start().await?;
         Ok(c)
     }
@@ -255,5 +267,56 @@ pub async fn drop_database(server_url: &str, url: &str) {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut db)
             .await;
+    }
+}
+
+/// `pg_stat_statements` of a database whose server preloads it: where its time goes.
+pub mod statements {
+    use sqlx::{Connection, PgConnection, Row};
+
+    use crate::Result;
+
+    /// Installs the extension in the database and forgets what it counted so far.
+    pub async fn reset(url: &str) -> Result<()> {
+        let mut db = PgConnection::connect(url).await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&mut db)
+            .await?;
+        sqlx::query("SELECT pg_stat_statements_reset()")
+            .execute(&mut db)
+            .await?;
+        Ok(())
+    }
+
+    /// The `n` statements that took the most time since [`reset`], as a Markdown table.
+    pub async fn top(url: &str, n: i64) -> Result<String> {
+        let mut db = PgConnection::connect(url).await?;
+        let total: f64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(total_exec_time), 0)::float8 FROM pg_stat_statements",
+        )
+        .fetch_one(&mut db)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT calls, total_exec_time::float8, mean_exec_time::float8, \
+             left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements \
+             ORDER BY total_exec_time DESC LIMIT $1",
+        )
+        .bind(n)
+        .fetch_all(&mut db)
+        .await?;
+        let mut out = format!(
+            "database time in statements: {:.1} s\n\n| share | calls | total ms | mean ms | statement |\n|---:|---:|---:|---:|---|\n",
+            total / 1000.0
+        );
+        for r in rows {
+            let (calls, sum, mean, text): (i64, f64, f64, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            out.push_str(&format!(
+                "| {:.1}% | {calls} | {sum:.0} | {mean:.2} | `{}` |\n",
+                100.0 * sum / total.max(1e-9),
+                text.replace('|', "\\|")
+            ));
+        }
+        Ok(out)
     }
 }

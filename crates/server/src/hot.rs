@@ -20,7 +20,7 @@ pub async fn read_batch(state: &AppState) -> ApiResult<usize> {
         return Ok(0);
     }
     let engine = state.triage.current();
-    let terms = tokio::task::spawn_blocking(move || read(&engine, &pending))
+    let terms = tokio::task::spawn_blocking(move || read(&engine, pending))
         .await
         .map_err(|error| {
             tracing::error!(%error, "reading tickets' keywords panicked");
@@ -30,9 +30,9 @@ pub async fn read_batch(state: &AppState) -> ApiResult<usize> {
     Ok(terms.len())
 }
 
-fn read(engine: &closedloop_triage::Triage, pending: &[PendingTerms]) -> Vec<Terms> {
+fn read(engine: &closedloop_triage::Triage, pending: Vec<PendingTerms>) -> Vec<Terms> {
     pending
-        .iter()
+        .into_iter()
         .map(|p| {
             let (keywords, sentiment) = engine.terms(TicketText {
                 title: Some(&p.title),
@@ -45,6 +45,8 @@ fn read(engine: &closedloop_triage::Triage, pending: &[PendingTerms]) -> Vec<Ter
                     .filter(|k| !k.contains(char::is_whitespace))
                     .collect(),
                 sentiment_milli: (sentiment.clamp(-1.0, 1.0) * 1000.0).round() as i64,
+                title: p.title,
+                description: p.description,
             }
         })
         .collect()

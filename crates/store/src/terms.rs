@@ -16,4 +16,8 @@ pub struct Terms {
     pub keywords: Vec<String>,
     /// Sentiment in thousandths (−1000 … 1000).
     pub sentiment_milli: i64,
+    /// The text they were read from: they are kept only while the ticket still says it, so
+    /// words of a text an erasure rewrote meanwhile do not come back.
+    pub title: String,
+    pub description: String,
 }

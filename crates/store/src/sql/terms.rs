@@ -38,7 +38,10 @@ impl SqlStore {
                 .push(" WHERE id = ")
                 .bind(Arg::Int(t.id))
                 // Another instance may have got there first; the result is the same.
-                .push(" AND keywords IS NULL");
+                .push(" AND keywords IS NULL AND title = ")
+                .bind(Arg::Text(t.title.clone()))
+                .push(" AND description = ")
+                .bind(Arg::Text(t.description.clone()));
             sql.query().execute(&mut *tx).await?;
         }
         tx.commit().await?;
