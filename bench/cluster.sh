@@ -41,6 +41,8 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 
 WORK=$(mktemp -d -t closedloop-cluster.XXXXXX)
+# nginx's workers (nobody) write request and response buffers under it.
+chmod 711 "$WORK"
 DB="closedloop_cluster_$$"
 DB_URL="${PG_SERVER%/*}/$DB"
 RESTORED="${DB}_restored"
@@ -55,9 +57,14 @@ trap cleanup EXIT
 
 psql "$PG_SERVER" -qXc "CREATE DATABASE $DB"
 
-LB_PORT=$(free_port)
+# Distinct free ports (two asks in a row may be given the same one).
 PORTS=()
-for _ in $(seq 1 "$INSTANCES"); do PORTS+=("$(free_port)"); done
+while (( ${#PORTS[@]} < INSTANCES + 1 )); do
+    p=$(free_port)
+    [[ " ${PORTS[*]} " == *" $p "* ]] || PORTS+=("$p")
+done
+LB_PORT=${PORTS[0]}
+PORTS=("${PORTS[@]:1}")
 UPSTREAMS=""
 for p in "${PORTS[@]}"; do UPSTREAMS+="        server 127.0.0.1:$p max_fails=1 fail_timeout=2s;"$'\n'; done
 
@@ -102,10 +109,10 @@ NGINX_PID=$!
 
 ports_csv=$(IFS=,; echo "${PORTS[*]}")
 section "mixed load through nginx, $INSTANCES instances on PostgreSQL"
-CLOSEDLOOP_TRUST_FORWARDED_FOR=true \
-    "$REPO_ROOT/target/release/closedloop-load" --bin "$REPO_ROOT/target/release/closedloop" \
+"$REPO_ROOT/target/release/closedloop-load" --bin "$REPO_ROOT/target/release/closedloop" \
     --clients "$CLIENTS" --seconds "$SECONDS_RUN" \
     mix --backend postgres --database-url "$DB_URL" --instances "$INSTANCES" \
+    --setting CLOSEDLOOP_TRUST_FORWARDED_FOR=true \
     --ports "$ports_csv" --via "http://127.0.0.1:$LB_PORT" | tee "$WORK/mix.md"
 
 kill -HUP "$NGINX_PID" 2>/dev/null || true   # flush the buffered access log
@@ -113,6 +120,7 @@ sleep 1
 section "requests per instance (nginx access log)"
 fail=0
 total=$(wc -l <"$WORK/nginx/logs/access.log")
+(( total > 0 )) || die "nginx logged no requests"
 for p in "${PORTS[@]}"; do
     n=$(grep -c " 127.0.0.1:$p " "$WORK/nginx/logs/access.log" || true)
     printf '127.0.0.1:%s  %s requests (%s%%)\n' "$p" "$n" "$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.1f", 100 * n / t }')"

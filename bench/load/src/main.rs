@@ -84,6 +84,10 @@ enum Cmd {
         /// statements the database spent its time on.
         #[arg(long)]
         private_pg: bool,
+        /// A setting for every instance, as `CLOSEDLOOP_KEY=VALUE` (repeatable); the caller's
+        /// own `CLOSEDLOOP_*` environment never reaches them.
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
         /// Fixed ports for the instances (comma-separated), e.g. for a load balancer in front.
         #[arg(long, value_delimiter = ',')]
         ports: Vec<u16>,
@@ -170,6 +174,7 @@ async fn run(cli: Cli) -> Result<bool> {
             instances,
             database_url,
             private_pg,
+            settings,
             ports,
             via,
             healthz_seconds,
@@ -194,18 +199,25 @@ async fn run(cli: Cli) -> Result<bool> {
                     Some(pg::fresh_database(&pg_url, "closedloop_load").await?)
                 }
             };
-            let d = Deployment::new(&bin, work.path(), url.clone());
-            let outcome = mix_run(
-                &d,
-                instances,
-                &ports,
-                via,
-                healthz_seconds,
+            let mut d = Deployment::new(&bin, work.path(), url.clone());
+            for s in &settings {
+                let (k, v) = s
+                    .split_once('=')
+                    .filter(|(k, _)| k.starts_with("CLOSEDLOOP_"))
+                    .ok_or_else(|| format!("--setting {s}: expected CLOSEDLOOP_KEY=VALUE"))?;
+                d = d.setting(k, v);
+            }
+            let plan = MixPlan {
                 clients,
-                seconds,
-                private_pg,
-            )
-            .await;
+                duration: Duration::from_secs(seconds),
+                ..MixPlan::default()
+            };
+            let layout = Layout {
+                instances,
+                ports,
+                via,
+            };
+            let outcome = mix_run(&d, &layout, healthz_seconds, &plan, private_pg).await;
             if let (true, Some(url)) = (fresh, &url) {
                 pg::drop_database(&pg_url, url).await;
             }
@@ -220,16 +232,26 @@ async fn run(cli: Cli) -> Result<bool> {
     }
 }
 
+/// How many instances, on which ports, and what the clients talk to.
+struct Layout {
+    instances: usize,
+    ports: Vec<u16>,
+    via: Option<String>,
+}
+
 async fn mix_run(
     d: &Deployment,
-    instances: usize,
-    ports: &[u16],
-    via: Option<String>,
+    layout: &Layout,
     healthz_seconds: u64,
-    clients: usize,
-    seconds: u64,
+    plan: &MixPlan,
     statements: bool,
 ) -> Result<()> {
+    let Layout {
+        instances,
+        ports,
+        via,
+    } = layout;
+    let (instances, clients) = (*instances, plan.clients);
     let token = d.prepare().await?;
     let mut running = Vec::new();
     for i in 0..instances {
@@ -243,11 +265,6 @@ async fn mix_run(
     let actors = mix::actors(d, &running[0].base(), &token).await?;
     let health = mix::healthz(&targets, clients, Duration::from_secs(healthz_seconds)).await?;
     let health_rate = health.count() as f64 / healthz_seconds as f64;
-    let plan = MixPlan {
-        clients,
-        duration: Duration::from_secs(seconds),
-        ..MixPlan::default()
-    };
     let pids: Vec<u32> = running.iter().filter_map(|i| i.pid()).collect();
     let instances_cpu = || pids.iter().map(|p| cpu::seconds(*p)).sum::<f64>();
     let before = (
@@ -258,7 +275,7 @@ async fn mix_run(
     if statements && let Some(url) = &d.database_url {
         pg::statements::reset(url).await?;
     }
-    let report = mix::run(&targets, &actors, &plan).await?;
+    let report = mix::run(&targets, &actors, plan).await?;
     let used = (
         instances_cpu() - before.0,
         cpu::seconds_named("postgres") - before.1,

@@ -74,7 +74,8 @@ impl PrivateCluster {
                 if parent == tmp || !parent.starts_with(&tmp) {
                     break;
                 }
-                std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755))?;
+                // Enough to pass through, not to list.
+                std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711))?;
             }
             c.run(
                 Command::new("chown")
@@ -235,6 +236,39 @@ impl PrivateCluster {
     pub async fn destroy(self) {
         let _ = self.pg_ctl(&["-w", "-m", "immediate", "stop"]).await;
     }
+}
+
+/// A run that fails half-way (a test's assertion, an error) must not leave a server running
+/// on a folder that its temporary directory then deletes.
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        if !data.join("postmaster.pid").exists() {
+            return;
+        }
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut cmd = match self.run_as {
+            Some(user) => {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(pg_ctl);
+                c
+            }
+            None => std::process::Command::new(pg_ctl),
+        };
+        let _ = cmd
+            .arg("-D")
+            .arg(&data)
+            .args(["-w", "-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The server the PostgreSQL tests use: `CLOSEDLOOP_TEST_POSTGRES_URL`, or the local one.
+pub fn test_server_url() -> String {
+    std::env::var("CLOSEDLOOP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A new, empty database on the server at `server_url` (a URL ending in `/postgres`); its URL.

@@ -50,20 +50,15 @@ async fn nothing_acknowledged_is_lost_when_the_sqlite_instance_is_killed() {
     check(&report);
 }
 
-fn server_url() -> String {
-    std::env::var("CLOSEDLOOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (CLOSEDLOOP_TEST_POSTGRES_URL); run with --ignored"]
 async fn nothing_acknowledged_is_lost_when_one_of_three_postgres_instances_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    let url = pg::fresh_database(&server_url(), "closedloop_test_durability")
+    let url = pg::fresh_database(&pg::test_server_url(), "closedloop_test_durability")
         .await
         .unwrap();
     let report = durability::postgres_kill(Path::new(BIN), dir.path(), &url, &plan()).await;
-    pg::drop_database(&server_url(), &url).await;
+    pg::drop_database(&pg::test_server_url(), &url).await;
     check(&report.unwrap());
 }
 

@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use closedloop_load::pg;
 use sqlx::{Connection, PgConnection};
 
 const BIN: &str = env!("CARGO_BIN_EXE_closedloop");
@@ -64,22 +65,10 @@ const DUE_NOW: &str = "SELECT count(*) FROM sla_due WHERE done_at IS NULL \
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (CLOSEDLOOP_TEST_POSTGRES_URL); run with --ignored"]
 async fn every_escalation_happens_once_when_an_instance_is_killed() {
-    let base = std::env::var("CLOSEDLOOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = PgConnection::connect(&base).await.expect("PostgreSQL");
-    let name = format!(
-        "closedloop_fault_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
+    let base = pg::test_server_url();
+    let url = pg::fresh_database(&base, "closedloop_test_fault")
         .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
+        .expect("PostgreSQL");
 
     // Tickets from the last three days: the open ones are all past some deadline.
     run(&url, &["migrate"]);
@@ -189,7 +178,5 @@ async fn every_escalation_happens_once_when_an_instance_is_killed() {
         "{tickets} tickets, {due} moments due, {left_at_kill} left when A was killed, {escalations} breaches and escalations, each once"
     );
     drop(db);
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await;
+    pg::drop_database(&base, &url).await;
 }

@@ -161,7 +161,7 @@ impl From<StoreError> for ApiError {
                 ApiError::invalid("Idempotency-Key", "idempotency_key_reused", e.to_string())
             }
             e if e.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable");
+                tracing::warn!(error = ?e, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_unavailable",

@@ -40,6 +40,7 @@ pub async fn archive(state: &AppState, user_id: i64) -> Result<Vec<u8>, ApiError
     let dir = state.config.attachments_dir();
     let mut filter = TicketFilter {
         limit: PAGE,
+        from_primary: true,
         ..TicketFilter::default()
     };
     let mut tickets = 0usize;

@@ -47,10 +47,14 @@ fn unavailable(e: &sqlx::Error) -> bool {
                 Ok(n) if code.len() < 5 => matches!(n & 0xff, 5 | 6),
                 // PostgreSQL's SQLSTATE: class 08 is a connection exception; 57P01-03 an
                 // administrator shutdown, a crash restart or a server still starting; 53300
-                // too many connections.
+                // too many connections; 25006 a standby (a primary demoted, or not yet
+                // promoted); 40001 a standby cancelling a read that conflicts with replay.
                 _ => {
                     code.starts_with("08")
-                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                        || matches!(
+                            &*code,
+                            "57P01" | "57P02" | "57P03" | "53300" | "25006" | "40001"
+                        )
                 }
             }
         }),

@@ -387,6 +387,10 @@ pub struct TicketFilter {
     pub due_before: Option<DateTime<Utc>>,
     /// Earliest deadline first (tickets without one last); one page, the cursor is not used.
     pub by_due: bool,
+    /// Read from the primary even where lists come from a replica (`replica_url`): for what
+    /// must show every committed ticket and must not depend on the standby (a ticket's own
+    /// page, a data export).
+    pub from_primary: bool,
     pub cursor: Option<Cursor>,
     pub limit: u32,
 }

@@ -327,6 +327,7 @@ impl ListQuery {
             requester_id: None,
             due_before: None,
             by_due: false,
+            from_primary: false,
             open: false,
             cursor: match self.cursor.as_deref() {
                 None => None,

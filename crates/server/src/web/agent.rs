@@ -684,6 +684,7 @@ async fn neighbours(
         let f = TicketFilter {
             requester_id: Some(requester),
             limit: 11,
+            from_primary: true,
             ..TicketFilter::default()
         };
         history = state.store.list_tickets(who, &f).await?.items;
@@ -707,6 +708,7 @@ async fn neighbours(
     let merged = TicketFilter {
         duplicate_of: Some(t.number.clone()),
         limit: 20,
+        from_primary: true,
         ..TicketFilter::default()
     };
     duplicates.extend(state.store.list_tickets(who, &merged).await?.items);

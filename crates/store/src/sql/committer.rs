@@ -76,16 +76,26 @@ struct Writer {
     pool: AnyPool,
     dialect: Dialect,
     policy: Arc<LoopPolicy>,
+    /// The longest a batch may take. A database host that vanishes without closing its
+    /// connections leaves a statement waiting on TCP: past this the batch is answered as
+    /// unavailable (its outcome unknown; a retry with the same Idempotency-Key tells).
+    limit: std::time::Duration,
 }
 
 impl Committer {
-    pub fn start(pool: AnyPool, dialect: Dialect, policy: Arc<LoopPolicy>) -> Self {
+    pub fn start(
+        pool: AnyPool,
+        dialect: Dialect,
+        policy: Arc<LoopPolicy>,
+        limit: std::time::Duration,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(run(
             Writer {
                 pool,
                 dialect,
                 policy,
+                limit,
             },
             rx,
         ));
@@ -109,22 +119,23 @@ async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let tickets: Vec<&Pending> = batch.iter().map(|j| &j.ticket).collect();
-        match insert(&w, &tickets).await {
+        let written = tokio::time::timeout(w.limit, insert(&w, &tickets))
+            .await
+            .unwrap_or_else(|_| {
+                let stuck = std::io::Error::from(std::io::ErrorKind::TimedOut);
+                Err(StoreError::Database(sqlx::Error::Io(stuck)))
+            });
+        match written {
             Ok(ids) => {
                 for (job, written) in batch.drain(..).zip(ids) {
                     let _ = job.reply.send(Ok(written));
-                }
-            }
-            Err(e) if batch.len() == 1 => {
-                if let Some(job) = batch.pop() {
-                    let _ = job.reply.send(Err(e));
                 }
             }
             // Replaying one by one against a database that is down would hold the last
             // request for a whole connection timeout per ticket ahead of it; and those queued
             // meanwhile have waited as long as this batch did, so they fail with it.
             Err(e) if e.is_unavailable() => {
-                let reason = e.to_string();
+                let reason = format!("{e:?}");
                 while let Ok(job) = rx.try_recv() {
                     batch.push(job);
                 }
@@ -133,6 +144,11 @@ async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
                     let _ = job
                         .reply
                         .send(Err(StoreError::Database(sqlx::Error::Io(down))));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(job) = batch.pop() {
+                    let _ = job.reply.send(Err(e));
                 }
             }
             Err(_) => {

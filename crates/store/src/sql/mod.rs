@@ -223,7 +223,12 @@ impl SqlStore {
             None => read.clone(),
         };
         Ok(SqlStore {
-            committer: committer::Committer::start(write.clone(), dialect, options.closing.clone()),
+            committer: committer::Committer::start(
+                write.clone(),
+                dialect,
+                options.closing.clone(),
+                options.acquire_timeout * 2 + Duration::from_secs(10),
+            ),
             replica,
             routing: routing::RoutingCache::default(),
             read,
@@ -257,7 +262,11 @@ impl SqlStore {
             .bind(target)
             .execute(&self.read)
             .await?;
-        let mut copy = sqlx::AnyConnection::connect(&format!("sqlite://{target}?mode=ro")).await?;
+        // Options rather than a URL: a file name may hold `?`, `#` or `%`.
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true);
+        let mut copy = sqlx::SqliteConnection::connect_with(&options).await?;
         let check: String = sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_one(&mut copy)
             .await?;

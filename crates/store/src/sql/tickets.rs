@@ -276,6 +276,11 @@ impl SqlStore {
         actor: &Principal,
         f: &TicketFilter,
     ) -> Result<Page<Ticket>> {
+        let pool = if f.from_primary {
+            &self.read
+        } else {
+            &self.replica
+        };
         let mut sql = Sql::new(TICKET_SELECT);
         sql.push(" WHERE 1 = 1");
         scope(&mut sql, actor);
@@ -365,7 +370,7 @@ impl SqlStore {
                  COALESCE(t.first_response_due_at, t.resolution_due_at), t.id LIMIT ",
             )
             .bind(Arg::Int(i64::from(limit)));
-            let mut conn = self.replica.acquire().await?;
+            let mut conn = pool.acquire().await?;
             let rows = sql.query().fetch_all(&mut *conn).await?;
             let mut items = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
             attach_coordinators(&mut conn, &mut items).await?;
@@ -385,7 +390,7 @@ impl SqlStore {
         sql.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
             .bind(Arg::Int(i64::from(limit) + 1));
 
-        let mut conn = self.replica.acquire().await?;
+        let mut conn = pool.acquire().await?;
         let rows = sql.query().fetch_all(&mut *conn).await?;
         let mut items = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
         let next_cursor = if items.len() > limit as usize {
