@@ -167,31 +167,14 @@ async fn run(w: Writer, mut rx: mpsc::Receiver<Job>) {
 /// Writes the tickets in one transaction and returns their ids and numbers in the order given.
 async fn insert(w: &Writer, batch: &[&Pending]) -> Result<Vec<(i64, TicketNumber)>> {
     let dialect = w.dialect;
-    // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
-    let days = || batch.iter().map(|t| t.at.date_naive());
-    // On PostgreSQL the day's counter row is what every instance's batches share: bumped in a
-    // transaction of its own, its lock is held for one statement instead of the whole batch
-    // and its commit (it was 55% of the database's time with three instances). A batch that
-    // then fails leaves a gap; no number is ever given twice. Not waiting for this commit's
-    // flush is safe: the batch's own commit flushes the log up to and past it, and without
-    // that commit no ticket holds these numbers. SQLite has one writer at a time anyway.
-    let reserved = match dialect {
-        Dialect::Postgres => {
-            let mut counter = w.pool.begin().await?;
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *counter)
-                .await?;
-            let next = reserve_numbers(&mut counter, days()).await?;
-            counter.commit().await?;
-            Some(next)
-        }
-        Dialect::Sqlite => None,
-    };
     let mut tx = super::begin_write(&w.pool, w.dialect).await?;
-    let mut next = match reserved {
-        Some(next) => next,
-        None => reserve_numbers(&mut tx, days()).await?,
-    };
+
+    // One counter bump per day reserves a block of numbers, as atomically as a single ticket's.
+    // On PostgreSQL its row lock is held until the batch commits, so instances' batches take
+    // turns on it. Bumping it in a transaction of its own removed those waits but not their
+    // cause: on two shared cores the waits were CPU starvation, and more batches at once made
+    // reads twice as slow (BENCHMARKS.md, "Scale-out").
+    let mut next = reserve_numbers(&mut tx, batch.iter().map(|t| t.at.date_naive())).await?;
 
     let mut sql = Sql::batch(
         "INSERT INTO tickets (number, channel, requester_id, requester_ip, requester_user_agent, title, \
