@@ -369,13 +369,7 @@ pub async fn run(
         running.push(deployment.start(&format!("instance-{}", i + 1)).await?);
     }
     let targets: Vec<String> = running.iter().map(Instance::base).collect();
-    let tag = format!(
-        "dur{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default()
-    );
+    let tag = format!("dur{}", crate::stamp());
     let start = Instant::now();
     let clients = {
         let (targets, token, tag, plan) =

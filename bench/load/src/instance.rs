@@ -102,24 +102,27 @@ impl Deployment {
     /// Migrates, adds an administrator for the load and returns a Bearer token for it.
     pub async fn prepare(&self) -> Result<String> {
         self.cli(&["migrate"], None).await?;
-        let email = "load-admin@closedloop.test";
-        let listed = self.cli(&["user", "list"], None).await?;
-        if !listed.contains(email) {
-            self.cli(
-                &[
-                    "user",
-                    "add",
-                    "--email",
-                    email,
-                    "--name",
-                    "Load admin",
-                    "--role",
-                    "admin",
-                    "--password-stdin",
-                ],
-                Some("bench-mark-Sesame-42\n"),
-            )
-            .await?;
+        self.account("load-admin@closedloop.test", "Load admin", "admin", None)
+            .await
+    }
+
+    /// Adds the account unless it exists (command line) and returns a new token for it.
+    pub async fn account(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+        department: Option<&str>,
+    ) -> Result<String> {
+        if !self.cli(&["user", "list"], None).await?.contains(email) {
+            let mut args = vec![
+                "user", "add", "--email", email, "--name", name, "--role", role,
+            ];
+            if let Some(code) = department {
+                args.extend(["--department", code]);
+            }
+            args.push("--password-stdin");
+            self.cli(&args, Some("bench-mark-Sesame-42\n")).await?;
         }
         let out = self
             .cli(&["token", "create", "--email", email], None)

@@ -21,6 +21,14 @@ pub mod stats;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Milliseconds since 1970: tells apart the names (databases, ticket keys) of runs.
+pub fn stamp() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+}
+
 /// An error with a message.
 pub fn fail(message: impl Into<String>) -> Error {
     message.into().into()

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use rand::{Rng, SeedableRng as _};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -67,34 +67,13 @@ pub async fn actors(deployment: &Deployment, base: &str, admin_token: &str) -> R
         .iter()
         .filter_map(|d| d["code"].as_str().map(str::to_owned))
         .collect();
-    let listed = deployment.cli(&["user", "list"], None).await?;
     let mut agents = HashMap::new();
     for code in codes {
         let email = format!("load-agent-{code}@closedloop.test");
-        if !listed.contains(&email) {
-            deployment
-                .cli(
-                    &[
-                        "user",
-                        "add",
-                        "--email",
-                        &email,
-                        "--name",
-                        &format!("Agent {code}"),
-                        "--role",
-                        "agent",
-                        "--department",
-                        &code,
-                        "--password-stdin",
-                    ],
-                    Some("load-agent-password\n"),
-                )
-                .await?;
-        }
-        let out = deployment
-            .cli(&["token", "create", "--email", &email], None)
+        let name = format!("Agent {code}");
+        let token = deployment
+            .account(&email, &name, "agent", Some(&code))
             .await?;
-        let token = out.lines().last().unwrap_or_default().trim().to_owned();
         agents.insert(code, token);
     }
     Ok(Actors {
@@ -348,5 +327,3 @@ pub async fn healthz(targets: &[String], clients: usize, duration: Duration) -> 
     }
     Ok(all)
 }
-
-use rand::SeedableRng as _;

@@ -77,13 +77,8 @@ impl PrivateCluster {
                 // Enough to pass through, not to list.
                 std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711))?;
             }
-            c.run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(dir),
-            )
-            .await?;
         }
+        c.hand_over(dir).await?;
         let data = dir.join("data");
         c.server(
             "initdb",
@@ -122,14 +117,7 @@ impl PrivateCluster {
             run_as: self.run_as,
         };
         std::fs::create_dir_all(dir)?;
-        if c.run_as.is_some() {
-            c.run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(dir),
-            )
-            .await?;
-        }
+        c.hand_over(dir).await?;
         let data = dir.join("data");
         c.server(
             "pg_basebackup",
@@ -168,6 +156,22 @@ impl PrivateCluster {
         let mut text = std::fs::read_to_string(&path).unwrap_or_default();
         text.push_str(&conf);
         Ok(std::fs::write(&path, text)?)
+    }
+
+    /// As root, gives `dir` to the account the server runs as.
+    async fn hand_over(&self, dir: &Path) -> Result<()> {
+        match self.run_as {
+            Some(user) => {
+                self.run(
+                    Command::new("chown")
+                        .arg("-R")
+                        .arg(format!("{user}:{user}"))
+                        .arg(dir),
+                )
+                .await
+            }
+            None => Ok(()),
+        }
     }
 
     async fn run(&self, cmd: &mut Command) -> Result<()> {
@@ -274,13 +278,7 @@ pub fn test_server_url() -> String {
 /// A new, empty database on the server at `server_url` (a URL ending in `/postgres`); its URL.
 pub async fn fresh_database(server_url: &str, prefix: &str) -> Result<String> {
     use sqlx::Connection;
-    let name = format!(
-        "{prefix}_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default()
-    );
+    let name = format!("{prefix}_{}", crate::stamp());
     let mut db = sqlx::PgConnection::connect(server_url).await?;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut db)
